@@ -17,6 +17,7 @@ int cmd_generate(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
+int cmd_membw(int argc, char **argv);
 
 /* Is argv[i] one of the given spellings ("-n", "--n-predict")? */
 bool cli_is(const char *arg, const char *a, const char *b);

@@ -19,6 +19,7 @@ static const command commands[] = {
     {"perplexity", cmd_perplexity, "perplexity of a text file (llama-perplexity's definition)"},
     {"profile", cmd_profile, "measure CPU, RAM and energy of any command (the study's AUC method)"},
     {"calibrate", cmd_calibrate, "fit a utilisation power model from a meter log"},
+    {"membw", cmd_membw, "measure memory bandwidth (STREAM-like), the decode roofline"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,34 @@
+/* bench.h -- machine measurements used to judge the kernels: a STREAM-like
+ * memory bandwidth test (the roofline for decode, which reads every weight
+ * once per token). */
+#ifndef EDGELM_BENCH_H
+#define EDGELM_BENCH_H
+
+#include "common.h"
+#include "threads.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Best-of-reps bandwidth in GB/s (1e9 bytes/s) per kernel, STREAM's byte
+ * accounting (write-allocate traffic not counted):
+ *   copy  c = a        16 B/element     scale b = s*c     16 B/element
+ *   add   c = a + b    24 B/element     triad a = b + s*c 24 B/element
+ *   read  sum(a)        8 B/element     (what decode does with weights) */
+typedef struct el_membw_result {
+    double copy, scale, add, triad, read;
+    size_t array_bytes;
+    int threads, reps;
+    double seconds;   /* wall time of the whole test */
+} el_membw_result;
+
+/* array_bytes: size of each of the three arrays (0 = 4x the last-level
+ * cache, at least 64 MiB). Arrays are first touched by the thread that uses
+ * them. */
+int el_membw(el_threads *tp, size_t array_bytes, int reps, el_membw_result *out, el_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
