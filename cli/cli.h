@@ -18,6 +18,8 @@ int cmd_perplexity(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_membw(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 /* Is argv[i] one of the given spellings ("-n", "--n-predict")? */
 bool cli_is(const char *arg, const char *a, const char *b);

@@ -19,6 +19,8 @@ static const command commands[] = {
     {"perplexity", cmd_perplexity, "perplexity of a text file (llama-perplexity's definition)"},
     {"profile", cmd_profile, "measure CPU, RAM and energy of any command (the study's AUC method)"},
     {"calibrate", cmd_calibrate, "fit a utilisation power model from a meter log"},
+    {"synth", cmd_synth, "write a GGUF with a real model's exact layout and random weights"},
+    {"quantize", cmd_quantize, "re-encode a GGUF into q8_0, q4_0, q4_k_m, f16, ... (llama.cpp's mixes)"},
     {"membw", cmd_membw, "measure memory bandwidth (STREAM-like), the decode roofline"},
 };
 
