@@ -31,6 +31,16 @@ int el_err_prefix(el_err *err, const char *fmt, ...) __attribute__((format(print
 void *el_malloc(size_t size, el_err *err);
 void *el_calloc(size_t n, size_t size, el_err *err);
 
+/* Memory ceiling: EL_MAX_MEMORY (e.g. "8G", "512M", bytes) or else the
+ * machine's physical memory. Allocations sized by file contents (KV cache,
+ * scratch, vocabularies) are checked against it before they are made. */
+uint64_t el_mem_limit(void);
+/* 0 if `bytes` fit under the ceiling, else -1 with "<what> needs X MiB, more
+ * than the memory ceiling ..." */
+int el_mem_check(uint64_t bytes, const char *what, el_err *err);
+/* "1.5G", "512M", "64k", "123" -> bytes (binary units); -1 if malformed. */
+int el_parse_size(const char *s, uint64_t *out);
+
 /* Monotonic clock in seconds. */
 double el_now(void);
 

@@ -61,3 +61,48 @@ double el_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+/* ---- memory ceiling ------------------------------------------------------ */
+
+#include <ctype.h>
+#include <unistd.h>
+
+int el_parse_size(const char *s, uint64_t *out)
+{
+    if (!s || !*s) return -1;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !(v >= 0) || v > 1e18) return -1;
+    double mul = 1;
+    switch (toupper((unsigned char)*end)) {
+    case 0: break;
+    case 'K': mul = 1024.0; end++; break;
+    case 'M': mul = 1024.0 * 1024; end++; break;
+    case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
+    case 'T': mul = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    default: return -1;
+    }
+    if (toupper((unsigned char)*end) == 'B' || toupper((unsigned char)*end) == 'I') end++;
+    if (toupper((unsigned char)*end) == 'B') end++;
+    if (*end) return -1;
+    *out = (uint64_t)(v * mul);
+    return 0;
+}
+
+uint64_t el_mem_limit(void)
+{
+    uint64_t v;
+    const char *env = getenv("EL_MAX_MEMORY");
+    if (env && el_parse_size(env, &v) == 0 && v > 0) return v;
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && psize > 0) return (uint64_t)pages * (uint64_t)psize;
+    return UINT64_MAX;
+}
+
+int el_mem_check(uint64_t bytes, const char *what, el_err *err)
+{
+    uint64_t lim = el_mem_limit();
+    if (bytes <= lim) return 0;
+    return el_errf(err, "%s needs %.1f MiB, more than the memory ceiling of %.1f MiB (set EL_MAX_MEMORY to change it)",
+                   what, (double)bytes / (1 << 20), (double)lim / (1 << 20));
+}
