@@ -46,7 +46,7 @@ static void test_parallel_for_each_item_once(void **state)
             int64_t n = sizes[s];
             _Atomic int *hits = calloc((size_t)n, sizeof *hits);
             assert_non_null(hits);
-            for (int rep = 0; rep < 200; rep++) {
+            for (int rep = 0; rep < 50; rep++) {
                 pfor_check c = {.hits = hits};
                 atomic_init(&c.sum, 0);
                 atomic_init(&c.max_ith, 0);
@@ -54,7 +54,7 @@ static void test_parallel_for_each_item_once(void **state)
                 assert_int_equal(atomic_load(&c.sum), n * (n + 1) / 2);   /* analytic */
                 assert_true(atomic_load(&c.max_ith) < nth);
             }
-            for (int64_t i = 0; i < n; i++) assert_int_equal(atomic_load(&hits[i]), 200);
+            for (int64_t i = 0; i < n; i++) assert_int_equal(atomic_load(&hits[i]), 50);
             free(hits);
         }
         el_threads_free(tp);
@@ -75,8 +75,8 @@ static void test_run_reaches_every_thread(void **state)
     el_threads *tp = el_threads_new(3, &err);
     assert_non_null(tp);
     _Atomic int seen[3] = {0};
-    for (int i = 0; i < 20000; i++) el_threads_run(tp, mark_thread, seen);
-    for (int i = 0; i < 3; i++) assert_int_equal(atomic_load(&seen[i]), 20000);
+    for (int i = 0; i < 5000; i++) el_threads_run(tp, mark_thread, seen);
+    for (int i = 0; i < 3; i++) assert_int_equal(atomic_load(&seen[i]), 5000);
     el_threads_free(tp);
     /* a NULL pool runs on the caller */
     _Atomic int one[1] = {0};

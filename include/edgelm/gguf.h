@@ -120,6 +120,14 @@ int el_gguf_get_str(const el_gguf *g, const char *key, char **out, el_err *err);
 /* Arrays: any element type; returns the kv or NULL with err set. */
 const el_gguf_kv *el_gguf_get_arr(const el_gguf *g, const char *key, el_gguf_vtype elem_type, el_err *err);
 
+/* Light architecture check (llama, qwen2, qwen2vl; other architectures
+ * pass): <arch>.embedding_length, .block_count and .attention.head_count are
+ * present positive integers, head_count_kv divides head_count, and the
+ * shapes of token_embd.weight (embedding_length x vocabulary size),
+ * output.weight, output_norm.weight and every blk.N.attn_norm.weight agree
+ * with them. Returns 0 or -1 with err naming the key or tensor. */
+int el_gguf_check_arch(const el_gguf *g, el_err *err);
+
 /* Value-type names ("uint32", "string", ...) for messages. */
 const char *el_gguf_vtype_name(el_gguf_vtype t);
 
@@ -143,6 +151,11 @@ int el_gguf_writer_set_arr(el_gguf_writer *w, const char *key, el_gguf_vtype ele
                            const void *data, uint64_t n, el_err *err);
 int el_gguf_writer_set_str_arr(el_gguf_writer *w, const char *key, const char *const *strs,
                                const uint64_t *lens /* NULL: strlen */, uint64_t n, el_err *err);
+/* Set a value from its serialised bytes (what follows the type field in the
+ * file: e.g. u32 elem_type | u64 n | elements for arrays, nested arrays
+ * included). The bytes are checked to form exactly one well-formed value. */
+int el_gguf_writer_set_raw(el_gguf_writer *w, const char *key, el_gguf_vtype type, const void *value,
+                           size_t len, el_err *err);
 /* Copy one key/value (any type, including arrays) from an open file. */
 int el_gguf_writer_copy_kv(el_gguf_writer *w, const el_gguf *src, const el_gguf_kv *kv, el_err *err);
 /* Add a tensor; `data` (n_bytes = el_row_size(type, n_elements)) must stay

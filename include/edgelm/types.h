@@ -45,7 +45,11 @@ typedef enum el_type {
     EL_TYPE_BF16 = 30,
     EL_TYPE_TQ1_0 = 34,
     EL_TYPE_TQ2_0 = 35,
-    EL_TYPE_COUNT = 40
+    EL_TYPE_MXFP4 = 39,
+    EL_TYPE_NVFP4 = 40,
+    EL_TYPE_Q1_0 = 41,
+    EL_TYPE_Q2_0 = 42,
+    EL_TYPE_COUNT = 43
 } el_type;
 
 typedef struct el_type_traits {
@@ -60,12 +64,20 @@ typedef struct el_type_traits {
 const el_type_traits *el_type_info(uint32_t type);
 
 /* Bytes needed for n elements of `type` (n must be a multiple of the block
- * size). Returns 0 and sets *overflow when the size does not fit. */
+ * size). Returns 0 for unknown types, bad n or when the size does not fit. */
 size_t el_row_size(el_type type, int64_t n);
 
 /* Reference (scalar) dequantisation of n elements, n a multiple of the block
- * size. Returns -1 for types without a dequantiser. */
+ * size. src may be at any address (blocks of files with general.alignment 1
+ * are not aligned). Returns -1 for types without a dequantiser. */
 int el_dequantize_row(el_type type, const void *src, float *dst, int64_t n);
+
+/* Reference (scalar) quantisation of n floats into `type` (n a multiple of
+ * the block size): F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K Q3_K Q4_K
+ * Q5_K Q6_K Q8_K, with the same rounding and scale search as ggml's reference
+ * quantize_row_*_ref (byte-identical output). dst holds el_row_size(type, n)
+ * bytes, at any address. Returns -1 for other types. */
+int el_quantize_row(el_type type, const float *src, void *dst, int64_t n);
 
 /* Scalar conversions (IEEE half, bfloat16 with round-to-nearest-even). */
 float el_fp16_to_fp32(uint16_t h);

@@ -28,7 +28,7 @@
 
 /* Spin this many relax-iterations waiting for work before sleeping
  * (a few milliseconds: longer than the gap between two ops of one token). */
-#define EL_SPIN_ITERS 200000
+#define EL_SPIN_ITERS 100000
 
 struct el_threads {
     int n;
@@ -73,6 +73,8 @@ static int wait_for_work(el_threads *tp, int seen)
         int g = atomic_load_explicit(&tp->gen, memory_order_acquire);
         if (g != seen) return g;
         el_cpu_relax();
+        /* let a preempted thread of ours run when cores are oversubscribed */
+        if ((spin & 1023) == 1023) sched_yield();
     }
     for (;;) {
         atomic_fetch_add(&tp->sleepers, 1);
@@ -159,7 +161,10 @@ void el_threads_run(el_threads *tp, el_task_fn fn, void *arg)
     atomic_fetch_add(&tp->gen, 1);   /* seq_cst: publishes fn/arg/pending */
     if (atomic_load(&tp->sleepers) > 0) futex_wake_all(&tp->gen);
     fn(arg, 0, tp->n);
-    while (atomic_load_explicit(&tp->pending, memory_order_acquire) > 0) el_cpu_relax();
+    for (long spin = 1; atomic_load_explicit(&tp->pending, memory_order_acquire) > 0; spin++) {
+        el_cpu_relax();
+        if ((spin & 255) == 0) sched_yield();
+    }
 }
 
 typedef struct {
