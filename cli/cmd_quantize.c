@@ -50,6 +50,7 @@ int cmd_quantize(int argc, char **argv)
         return 2;
     }
     el_err err;
+    el_cleanup_on_signals();
     el_threads *tp = el_threads_new((int)threads, &err);
     if (!tp || el_quantize_file(pos[0], pos[1], (el_ftype)ft, tp, quiet, &err)) {
         cli_error(cmd, "%s", err.msg);

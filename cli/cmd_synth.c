@@ -68,6 +68,7 @@ int cmd_synth(int argc, char **argv)
     o.layers = (int)layers;
     o.seed = (uint64_t)seed;
     el_err err;
+    el_cleanup_on_signals();
     el_threads *tp = el_threads_new((int)threads, &err);
     if (!tp || el_synth_write(&o, out, tp, &err)) {
         cli_error(cmd, "%s", err.msg);

@@ -41,6 +41,14 @@ int el_mem_check(uint64_t bytes, const char *what, el_err *err);
 /* "1.5G", "512M", "64k", "123" -> bytes (binary units); -1 if malformed. */
 int el_parse_size(const char *s, uint64_t *out);
 
+/* Temporary output files (written, then renamed into place) are registered
+ * while they exist; after el_cleanup_on_signals(), SIGINT/SIGTERM/SIGHUP
+ * remove them before the process dies, so an interrupted run leaves neither a
+ * truncated output nor a stray temporary. Returns a slot, or -1 if full. */
+int el_tmpfile_register(const char *path);
+void el_tmpfile_unregister(int slot);
+void el_cleanup_on_signals(void);
+
 /* Monotonic clock in seconds. */
 double el_now(void);
 

@@ -106,3 +106,47 @@ int el_mem_check(uint64_t bytes, const char *what, el_err *err)
     return el_errf(err, "%s needs %.1f MiB, more than the memory ceiling of %.1f MiB (set EL_MAX_MEMORY to change it)",
                    what, (double)bytes / (1 << 20), (double)lim / (1 << 20));
 }
+
+/* ---- temporary files removed on SIGINT/SIGTERM --------------------------- */
+
+#include <signal.h>
+
+#define EL_TMP_SLOTS 4
+static char g_tmp_paths[EL_TMP_SLOTS][4096];
+static volatile sig_atomic_t g_tmp_used[EL_TMP_SLOTS];
+
+int el_tmpfile_register(const char *path)
+{
+    if (strlen(path) >= sizeof g_tmp_paths[0]) return -1;
+    for (int i = 0; i < EL_TMP_SLOTS; i++) {
+        if (g_tmp_used[i]) continue;
+        strcpy(g_tmp_paths[i], path);
+        g_tmp_used[i] = 1;
+        return i;
+    }
+    return -1;
+}
+
+void el_tmpfile_unregister(int slot)
+{
+    if (slot >= 0 && slot < EL_TMP_SLOTS) g_tmp_used[slot] = 0;
+}
+
+static void cleanup_and_reraise(int sig)
+{
+    for (int i = 0; i < EL_TMP_SLOTS; i++)
+        if (g_tmp_used[i]) unlink(g_tmp_paths[i]);   /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void el_cleanup_on_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = cleanup_and_reraise;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}

@@ -410,9 +410,11 @@ int el_gguf_writer_write(el_gguf_writer *w, const char *path, el_err *err)
     char *tmp = el_malloc(tl, err);
     if (!tmp) return -1;
     snprintf(tmp, tl, "%s.tmp.%ld", path, (long)getpid());
+    int slot = el_tmpfile_register(tmp);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         el_errf(err, "%s: cannot create: %s", tmp, strerror(errno));
+        el_tmpfile_unregister(slot);
         free(tmp);
         return -1;
     }
@@ -421,6 +423,7 @@ int el_gguf_writer_write(el_gguf_writer *w, const char *path, el_err *err)
         el_errf(err, "%s: cannot open for writing: %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
+        el_tmpfile_unregister(slot);
         free(tmp);
         return -1;
     }
@@ -432,6 +435,7 @@ int el_gguf_writer_write(el_gguf_writer *w, const char *path, el_err *err)
     if (rc == 0 && rename(tmp, path) != 0) rc = el_errf(err, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
     if (rc) unlink(tmp);
     else sync_parent_dir(path);
+    el_tmpfile_unregister(slot);
     free(tmp);
     return rc;
 }
