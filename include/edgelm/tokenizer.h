@@ -75,6 +75,18 @@ const char *el_tokenizer_token_text(const el_tokenizer *t, int32_t id);
 int el_tokenizer_convert_hf(const char *tokenizer_json, const char *tokenizer_config_json,
                             const char *out_path, el_err *err);
 
+/* The same with the pre-tokenizer name given (NULL: detect it from the
+ * tokenizer.json pre_tokenizer regex: llama-bpe, qwen2, qwen35, gpt-2, else
+ * "default"). */
+int el_tokenizer_convert_hf_pre(const char *tokenizer_json, const char *tokenizer_config_json,
+                                const char *pre, const char *out_path, el_err *err);
+
+/* From memory (config may be NULL): a new writer holding the vocabulary keys,
+ * to be written with el_gguf_writer_write and freed by the caller; NULL with
+ * err set on bad input. */
+el_gguf_writer *el_tokenizer_hf_to_gguf(const char *json, size_t json_len, const char *config,
+                                        size_t config_len, const char *pre, el_err *err);
+
 #ifdef __cplusplus
 }
 #endif
