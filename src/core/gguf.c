@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <stdarg.h>
 
 #define GGUF_MAX_ARRAY_DEPTH 4     /* nested arrays deeper than this are refused */
 #define GGUF_MAX_NAME 256          /* longest tensor name accepted */
@@ -31,6 +32,23 @@ typedef struct {
     const char *name; /* file name for messages */
     el_err *err;
 } cursor;
+
+/* Add context after the file name: "f.gguf: <ctx>: <rest of the message>". */
+static int ctx_prefix(cursor *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int ctx_prefix(cursor *c, const char *fmt, ...)
+{
+    if (!c->err) return -1;
+    char pre[300], old[sizeof c->err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pre, sizeof pre, fmt, ap);
+    va_end(ap);
+    memcpy(old, c->err->msg, sizeof old);
+    size_t n = strlen(c->name);
+    if (strncmp(old, c->name, n) == 0 && old[n] == ':' && old[n + 1] == ' ')
+        return el_errf(c->err, "%s: %s: %s", c->name, pre, old + n + 2);
+    return el_errf(c->err, "%s: %s: %s", c->name, pre, old);
+}
 
 static int need(cursor *c, uint64_t n, const char *what)
 {
@@ -143,7 +161,7 @@ static int skip_array(cursor *c, uint32_t elem_type, uint64_t n, int depth, cons
                            c->name, key, (unsigned long long)n, c->size - c->pos);
         for (uint64_t i = 0; i < n; i++) {
             el_gguf_str s;
-            if (rd_str(c, &s, "array string")) return el_err_prefix(c->err, "key '%s' element %llu", key, (unsigned long long)i);
+            if (rd_str(c, &s, "array string")) return ctx_prefix(c, "key '%s' element %llu", key, (unsigned long long)i);
         }
         return 0;
     }
@@ -172,19 +190,19 @@ static int read_kv(cursor *c, el_gguf_kv *kv, uint64_t index)
     if (key.len == 0) return el_errf(c->err, "%s: metadata entry %llu has an empty key", c->name, (unsigned long long)index);
     if (!(kv->key = str_dup(&key, c->err))) return -1;
     uint32_t t;
-    if (rd_u32(c, &t, "metadata value type")) return el_err_prefix(c->err, "key '%s'", kv->key);
+    if (rd_u32(c, &t, "metadata value type")) return ctx_prefix(c, "key '%s'", kv->key);
     if (t >= EL_GGUF_VTYPE_COUNT)
         return el_errf(c->err, "%s: key '%s': value type %u is not a GGUF value type (0..12)", c->name,
                        kv->key, t);
     kv->type = (el_gguf_vtype)t;
     kv->file_offset = c->pos;
     if (t == EL_GGUF_STRING) {
-        if (rd_str(c, &kv->v.str, "string value")) return el_err_prefix(c->err, "key '%s'", kv->key);
+        if (rd_str(c, &kv->v.str, "string value")) return ctx_prefix(c, "key '%s'", kv->key);
     } else if (t == EL_GGUF_ARRAY) {
         uint32_t et;
         uint64_t n;
         if (rd_u32(c, &et, "array element type") || rd_u64(c, &n, "array length"))
-            return el_err_prefix(c->err, "key '%s'", kv->key);
+            return ctx_prefix(c, "key '%s'", kv->key);
         kv->arr_type = (el_gguf_vtype)et;
         kv->arr_n = n;
         kv->arr_data = c->p + c->pos;
@@ -200,7 +218,7 @@ static int read_kv(cursor *c, el_gguf_kv *kv, uint64_t index)
         }
     } else {
         size_t es = vtype_size(t);
-        if (need(c, es, "metadata value")) return el_err_prefix(c->err, "key '%s'", kv->key);
+        if (need(c, es, "metadata value")) return ctx_prefix(c, "key '%s'", kv->key);
         decode_scalar(kv, c->p + c->pos);
         c->pos += es;
     }
@@ -222,7 +240,7 @@ static int read_tensor_info(cursor *c, el_gguf_tensor *t, uint64_t index)
     if (memchr(name.data, 0, name.len))
         return el_errf(c->err, "%s: tensor %llu: name contains a NUL byte", c->name, (unsigned long long)index);
     if (!(t->name = str_dup(&name, c->err))) return -1;
-    if (rd_u32(c, &t->n_dims, "tensor dimension count")) return el_err_prefix(c->err, "tensor '%s'", t->name);
+    if (rd_u32(c, &t->n_dims, "tensor dimension count")) return ctx_prefix(c, "tensor '%s'", t->name);
     if (t->n_dims > EL_GGUF_MAX_DIMS)
         return el_errf(c->err, "%s: tensor '%s' has %u dimensions, at most %d are supported", c->name,
                        t->name, t->n_dims, EL_GGUF_MAX_DIMS);
@@ -230,7 +248,7 @@ static int read_tensor_info(cursor *c, el_gguf_tensor *t, uint64_t index)
     uint64_t n_el = 1;
     for (uint32_t d = 0; d < t->n_dims; d++) {
         uint64_t ne;
-        if (rd_u64(c, &ne, "tensor dimension")) return el_err_prefix(c->err, "tensor '%s'", t->name);
+        if (rd_u64(c, &ne, "tensor dimension")) return ctx_prefix(c, "tensor '%s'", t->name);
         if (ne == 0 || ne > (uint64_t)INT64_MAX)
             return el_errf(c->err, "%s: tensor '%s': dimension %u has size %lld, expected a positive size",
                            c->name, t->name, d, (long long)ne);
@@ -241,7 +259,7 @@ static int read_tensor_info(cursor *c, el_gguf_tensor *t, uint64_t index)
     }
     t->n_elements = n_el;
     uint32_t type;
-    if (rd_u32(c, &type, "tensor type")) return el_err_prefix(c->err, "tensor '%s'", t->name);
+    if (rd_u32(c, &type, "tensor type")) return ctx_prefix(c, "tensor '%s'", t->name);
     const el_type_traits *tr = el_type_info(type);
     if (!tr)
         return el_errf(c->err, "%s: tensor '%s': unknown tensor type %u", c->name, t->name, type);
@@ -253,7 +271,7 @@ static int read_tensor_info(cursor *c, el_gguf_tensor *t, uint64_t index)
     if (blocks > UINT64_MAX / tr->type_size)
         return el_errf(c->err, "%s: tensor '%s': byte size overflows 64 bits", c->name, t->name);
     t->n_bytes = blocks * tr->type_size;
-    if (rd_u64(c, &t->offset, "tensor data offset")) return el_err_prefix(c->err, "tensor '%s'", t->name);
+    if (rd_u64(c, &t->offset, "tensor data offset")) return ctx_prefix(c, "tensor '%s'", t->name);
     return 0;
 }
 
