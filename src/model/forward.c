@@ -1,0 +1,362 @@
+/* forward.c -- the llama / qwen2 forward pass over a batch of tokens.
+ *
+ * For every layer:  x += Wo · attention(rope(Wq·n(x) + bq), rope(Wk·n(x) + bk), Wv·n(x) + bv)
+ *                   x += Wdown · (silu(Wgate·n(x)) * Wup·n(x))
+ * with n() = RMSNorm times the layer's norm weight; then logits = Wout · n(x).
+ * Matrix products go through el_model_matmul (ops.c), which splits output
+ * rows over the context's thread pool. */
+#include "model_int.h"
+#include "ops.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct el_context {
+    el_model *m;
+    int n_ctx, n_past;
+    el_threads *tp;
+    el_ops ops;
+    el_type kv_type;            /* F32 or F16 */
+    bool flash;                 /* F16 only: llama.cpp's flash-attention numerics */
+    void *k_cache, *v_cache;    /* [n_layer][n_ctx][kv_dim] of kv_type */
+    float *qh;                  /* [n_threads][head_dim]: the query rounded to F16 */
+    /* batch scratch, grown on demand to `cap` rows */
+    int cap;
+    float *x, *xb, *q, *k, *v, *att, *hb, *hb2;
+    float *scores;              /* [n_threads][n_ctx] */
+    float *logits;              /* [logit_rows][n_vocab] */
+    int logit_cap, logit_first, logit_rows;
+};
+
+static void free_scratch(el_context *c)
+{
+    free(c->x), free(c->xb), free(c->q), free(c->k), free(c->v), free(c->att), free(c->hb), free(c->hb2);
+    c->x = c->xb = c->q = c->k = c->v = c->att = c->hb = c->hb2 = NULL;
+    c->cap = 0;
+}
+
+static int grow_scratch(el_context *c, int n, el_err *err)
+{
+    if (n <= c->cap) return 0;
+    const el_hparams *hp = &c->m->hp;
+    size_t d = (size_t)hp->n_embd, qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
+    size_t per_row = (3 * d + 2 * qd + 2 * kvd + 2 * (size_t)hp->n_ff) * sizeof(float);
+    if (el_mem_check((uint64_t)per_row * (uint64_t)n, "batch scratch", err)) return -1;
+    free_scratch(c);
+    size_t rows = (size_t)n;
+    c->x = malloc(rows * d * sizeof(float));
+    c->xb = malloc(rows * d * sizeof(float));
+    c->att = malloc(rows * qd * sizeof(float));
+    c->q = malloc(rows * qd * sizeof(float));
+    c->k = malloc(rows * kvd * sizeof(float));
+    c->v = malloc(rows * kvd * sizeof(float));
+    c->hb = malloc(rows * (size_t)hp->n_ff * sizeof(float));
+    c->hb2 = malloc(rows * (size_t)hp->n_ff * sizeof(float));
+    if (!c->x || !c->xb || !c->att || !c->q || !c->k || !c->v || !c->hb || !c->hb2) {
+        free_scratch(c);
+        return el_errf(err, "out of memory for a batch of %d tokens (%zu bytes)", n, per_row * rows);
+    }
+    c->cap = n;
+    return 0;
+}
+
+el_context_params el_context_default_params(void)
+{
+    el_context_params p = {0, el_physical_cores(), EL_TYPE_F16, true};
+    return p;
+}
+
+el_context *el_context_new(el_model *m, int n_ctx, int n_threads, el_err *err)
+{
+    el_context_params p = {n_ctx, n_threads, EL_TYPE_F16, true};
+    return el_context_new_ex(m, &p, err);
+}
+
+el_context *el_context_new_ex(el_model *m, const el_context_params *prm, el_err *err)
+{
+    const el_hparams *hp = &m->hp;
+    int n_ctx = prm->n_ctx, n_threads = prm->n_threads;
+    if (prm->kv_type != EL_TYPE_F32 && prm->kv_type != EL_TYPE_F16) {
+        el_errf(err, "KV cache type must be f32 or f16");
+        return NULL;
+    }
+    size_t kv_es = prm->kv_type == EL_TYPE_F32 ? 4 : 2;
+    if (n_ctx <= 0) n_ctx = hp->n_ctx_train;
+    if (n_ctx > (1 << 20)) {
+        el_errf(err, "context of %d tokens is too large (at most %d)", n_ctx, 1 << 20);
+        return NULL;
+    }
+    size_t kvd = (size_t)hp->n_head_kv * hp->head_dim;
+    uint64_t kv_bytes = 2ull * (uint64_t)hp->n_layer * (uint64_t)n_ctx * kvd * kv_es;
+    char what[96];
+    snprintf(what, sizeof what, "the KV cache for %d tokens", n_ctx);
+    if (el_mem_check(kv_bytes, what, err)) return NULL;
+    el_context *c = el_calloc(1, sizeof *c, err);
+    if (!c) return NULL;
+    c->m = m;
+    c->n_ctx = n_ctx;
+    c->kv_type = prm->kv_type;
+    c->flash = prm->flash_attn;
+    c->tp = el_threads_new(n_threads, err);
+    if (!c->tp) goto fail;
+    c->k_cache = malloc(kv_bytes / 2);
+    c->v_cache = malloc(kv_bytes / 2);
+    c->scores = malloc((size_t)el_threads_count(c->tp) * (size_t)n_ctx * sizeof(float));
+    c->qh = malloc((size_t)el_threads_count(c->tp) * (size_t)hp->head_dim * sizeof(float));
+    if (!c->k_cache || !c->v_cache || !c->scores || !c->qh) {
+        el_errf(err, "out of memory for %s (%.1f MiB)", what, (double)kv_bytes / (1 << 20));
+        goto fail;
+    }
+    int64_t max_row = hp->n_ff > hp->n_embd ? hp->n_ff : hp->n_embd;
+    if ((int64_t)hp->n_head * hp->head_dim > max_row) max_row = (int64_t)hp->n_head * hp->head_dim;
+    if (el_ops_init(&c->ops, c->tp, max_row, err)) goto fail;
+    return c;
+fail:
+    el_context_free(c);
+    return NULL;
+}
+
+void el_context_free(el_context *c)
+{
+    if (!c) return;
+    el_ops_free(&c->ops);
+    el_threads_free(c->tp);
+    free_scratch(c);
+    free(c->k_cache), free(c->v_cache), free(c->scores), free(c->qh), free(c->logits);
+    free(c);
+}
+
+int el_context_n_ctx(const el_context *c) { return c->n_ctx; }
+el_threads *el_context_threads(el_context *c) { return c->tp; }
+void el_context_reset(el_context *c) { c->n_past = 0, c->logit_rows = 0; }
+
+const float *el_get_logits(const el_context *c, int i)
+{
+    if (c->logit_rows == 0) return NULL;
+    if (i < 0) i = c->logit_first + c->logit_rows - 1;
+    if (i < c->logit_first || i >= c->logit_first + c->logit_rows) return NULL;
+    return c->logits + (size_t)(i - c->logit_first) * (size_t)c->m->hp.n_vocab;
+}
+
+/* ---- small vector operations -------------------------------------------- */
+
+/* o (n,) = x (n,) / sqrt(mean(x^2) + eps) * w (n,) */
+static void rmsnorm(float *o, const float *x, const float *w, int n, float eps)
+{
+    double ss = 0;
+    for (int i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    float scale = 1.0f / sqrtf((float)(ss / n) + eps);
+    for (int i = 0; i < n; i++) o[i] = x[i] * scale * w[i];
+}
+
+/* Rotate the first n_rot dimensions of one head at position pos. The angles
+ * are built the way ggml builds them, in float: theta_0 = pos * freq_scale,
+ * theta_{i+1} = theta_i * base^(-2/n_rot), divided by rope_freqs[i] when
+ * present. (An F16 cache rounds keys to 11 bits, so a different last float
+ * bit here can move a key by one half-precision step.) */
+static void rope_head(float *h, int pos, const el_hparams *hp, const float *freq_factors)
+{
+    int half = hp->n_rot / 2;
+    float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
+    float theta = (float)pos;
+    for (int i = 0; i < half; i++) {
+        float ff = freq_factors ? freq_factors[i] : 1.0f;
+        float t = hp->rope_freq_scale * (theta / ff);
+        float cs = cosf(t), sn = sinf(t);
+        int a = hp->rope_type == EL_ROPE_NEOX ? i : 2 * i;
+        int b = hp->rope_type == EL_ROPE_NEOX ? i + half : 2 * i + 1;
+        float x0 = h[a], x1 = h[b];
+        h[a] = x0 * cs - x1 * sn;
+        h[b] = x0 * sn + x1 * cs;
+        theta *= theta_scale;
+    }
+}
+
+/* ---- attention ----------------------------------------------------------- */
+
+typedef struct attn_job {
+    el_context *c;
+    int layer, n, pos;
+} attn_job;
+
+static float f16_round(float x) { return el_fp16_to_fp32(el_fp32_to_fp16(x)); }
+
+/* One (token, head) pair per item: att (head_dim,) = softmax(q·K^T * scale) · V.
+ * With an F16 cache the numbers meet as in llama.cpp: the query is rounded to
+ * F16 for q·k, and the attention weights are rounded to F16 for the sum over V. */
+static void attention_items(void *arg, int64_t b, int64_t e, int ith)
+{
+    attn_job *j = arg;
+    el_context *c = j->c;
+    const el_hparams *hp = &c->m->hp;
+    int hd = hp->head_dim, qd = hp->n_head * hd, kvd = hp->n_head_kv * hd, group = hp->n_head / hp->n_head_kv;
+    bool f16 = c->kv_type == EL_TYPE_F16;
+    float scale = 1.0f / sqrtf((float)hd);
+    size_t layer_off = (size_t)j->layer * c->n_ctx * kvd;
+    const float *kc = (const float *)c->k_cache + layer_off, *vc = (const float *)c->v_cache + layer_off;
+    const uint16_t *kh = (const uint16_t *)c->k_cache + layer_off, *vh = (const uint16_t *)c->v_cache + layer_off;
+    float *sc = c->scores + (size_t)ith * c->n_ctx;
+    float *qbuf = c->qh + (size_t)ith * hd;
+    for (int64_t item = b; item < e; item++) {
+        int i = (int)(item / hp->n_head), h = (int)(item % hp->n_head), kvh = h / group;
+        int p = j->pos + i;
+        const float *q = c->q + (size_t)i * qd + (size_t)h * hd;
+        if (f16) {
+            for (int d = 0; d < hd; d++) qbuf[d] = f16_round(q[d]);
+            q = qbuf;
+        }
+        float *o = c->att + (size_t)i * qd + (size_t)h * hd;
+        if (f16 && c->flash) {
+            /* llama.cpp's CPU flash attention: online softmax, V accumulated in F16 */
+            uint16_t *acc = (uint16_t *)sc;   /* hd halves of scratch */
+            for (int d = 0; d < hd; d++) acc[d] = 0;
+            float S = 0, M = -INFINITY;
+            for (int t = 0; t <= p; t++) {
+                size_t off = (size_t)t * kvd + (size_t)kvh * hd;
+                float s = 0;
+                for (int d = 0; d < hd; d++) s += q[d] * el_fp16_to_fp32(kh[off + d]);
+                s *= scale;
+                float ms = 1.0f, vs = 1.0f;
+                if (s > M) {
+                    float Mold = M;
+                    M = s;
+                    ms = expf(Mold - M);
+                    for (int d = 0; d < hd; d++) acc[d] = el_fp32_to_fp16(el_fp16_to_fp32(acc[d]) * ms);
+                } else {
+                    vs = expf(s - M);
+                }
+                for (int d = 0; d < hd; d++)
+                    acc[d] = el_fp32_to_fp16(el_fp16_to_fp32(acc[d]) + el_fp16_to_fp32(vh[off + d]) * vs);
+                S = S * ms + vs;
+            }
+            float inv = 1.0f / S;
+            for (int d = 0; d < hd; d++) o[d] = el_fp16_to_fp32(acc[d]) * inv;
+            continue;
+        }
+        float mx = -INFINITY;
+        for (int t = 0; t <= p; t++) {
+            size_t off = (size_t)t * kvd + (size_t)kvh * hd;
+            float s = 0;
+            if (f16)
+                for (int d = 0; d < hd; d++) s += q[d] * el_fp16_to_fp32(kh[off + d]);
+            else
+                s = ops_dot_f32(q, kc + off, hd);
+            sc[t] = s * scale;
+            if (sc[t] > mx) mx = sc[t];
+        }
+        double sum = 0;
+        for (int t = 0; t <= p; t++) {
+            sc[t] = expf(sc[t] - mx);
+            sum += sc[t];
+        }
+        float inv = (float)(1.0 / sum);
+        memset(o, 0, (size_t)hd * sizeof(float));
+        for (int t = 0; t <= p; t++) {
+            size_t off = (size_t)t * kvd + (size_t)kvh * hd;
+            float w = sc[t] * inv;
+            if (f16) {
+                w = f16_round(w);
+                for (int d = 0; d < hd; d++) o[d] += w * el_fp16_to_fp32(vh[off + d]);
+            } else {
+                for (int d = 0; d < hd; d++) o[d] += w * vc[off + d];
+            }
+        }
+    }
+}
+
+/* ---- the pass -------------------------------------------------------------- */
+
+static int check_batch(el_context *c, const int32_t *tokens, int n, int pos, el_err *err)
+{
+    const el_hparams *hp = &c->m->hp;
+    if (n <= 0) return el_errf(err, "empty batch");
+    if (pos < 0 || pos > c->n_past)
+        return el_errf(err, "batch starts at position %d, but the cache holds %d positions", pos, c->n_past);
+    if ((int64_t)pos + n > c->n_ctx)
+        return el_errf(err, "context full: %d + %d tokens exceed the context of %d tokens (use a larger -c)", pos, n,
+                       c->n_ctx);
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
+            return el_errf(err, "token %d at batch index %d is outside the vocabulary [0, %d)", tokens[i], i, hp->n_vocab);
+    return 0;
+}
+
+int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_logits, el_err *err)
+{
+    if (check_batch(c, tokens, n, pos, err)) return -1;
+    if (grow_scratch(c, n, err)) return -1;
+    el_model *m = c->m;
+    const el_hparams *hp = &m->hp;
+    int d = hp->n_embd, hd = hp->head_dim, qd = hp->n_head * hd, kvd = hp->n_head_kv * hd, ff = hp->n_ff;
+    const float *ffac = m->rope_freqs ? (const float *)m->rope_freqs->data : NULL;
+
+    /* x (n, d) = embedding rows */
+    size_t emb_row = el_row_size(m->tok_embd->type, d);
+    for (int i = 0; i < n; i++)
+        el_dequantize_row(m->tok_embd->type, (const uint8_t *)m->tok_embd->data + (size_t)tokens[i] * emb_row,
+                          c->x + (size_t)i * d, d);
+
+    for (int l = 0; l < hp->n_layer; l++) {
+        const el_layer *L = &m->layers[l];
+        for (int i = 0; i < n; i++)
+            rmsnorm(c->xb + (size_t)i * d, c->x + (size_t)i * d, L->attn_norm->data, d, hp->rms_eps);
+        /* q (n, qd), k, v (n, kvd) */
+        el_matmul_tensor(&c->ops, L->wq, c->xb, n, c->q);
+        el_matmul_tensor(&c->ops, L->wk, c->xb, n, c->k);
+        el_matmul_tensor(&c->ops, L->wv, c->xb, n, c->v);
+        for (int i = 0; i < n; i++) {
+            float *q = c->q + (size_t)i * qd, *k = c->k + (size_t)i * kvd, *v = c->v + (size_t)i * kvd;
+            if (L->bq) {
+                const float *bq = L->bq->data, *bk = L->bk->data, *bv = L->bv->data;
+                for (int j = 0; j < qd; j++) q[j] += bq[j];
+                for (int j = 0; j < kvd; j++) k[j] += bk[j], v[j] += bv[j];
+            }
+            for (int h = 0; h < hp->n_head; h++) rope_head(q + (size_t)h * hd, pos + i, hp, ffac);
+            for (int h = 0; h < hp->n_head_kv; h++) rope_head(k + (size_t)h * hd, pos + i, hp, ffac);
+            size_t at = ((size_t)l * c->n_ctx + (size_t)(pos + i)) * kvd;
+            if (c->kv_type == EL_TYPE_F32) {
+                memcpy((float *)c->k_cache + at, k, (size_t)kvd * sizeof(float));
+                memcpy((float *)c->v_cache + at, v, (size_t)kvd * sizeof(float));
+            } else {
+                uint16_t *kh = (uint16_t *)c->k_cache + at, *vh = (uint16_t *)c->v_cache + at;
+                for (int j = 0; j < kvd; j++) kh[j] = el_fp32_to_fp16(k[j]), vh[j] = el_fp32_to_fp16(v[j]);
+            }
+        }
+        attn_job aj = {c, l, n, pos};
+        el_parallel_for(c->tp, (int64_t)n * hp->n_head, 0, attention_items, &aj);
+        /* x += att (n, qd) @ Wo^T */
+        el_matmul_tensor(&c->ops, L->wo, c->att, n, c->xb);
+        for (size_t i = 0; i < (size_t)n * d; i++) c->x[i] += c->xb[i];
+
+        for (int i = 0; i < n; i++)
+            rmsnorm(c->xb + (size_t)i * d, c->x + (size_t)i * d, L->ffn_norm->data, d, hp->rms_eps);
+        el_matmul_tensor(&c->ops, L->w_gate, c->xb, n, c->hb);
+        el_matmul_tensor(&c->ops, L->w_up, c->xb, n, c->hb2);
+        for (size_t i = 0; i < (size_t)n * ff; i++) {
+            float g = c->hb[i];
+            c->hb[i] = g / (1.0f + expf(-g)) * c->hb2[i];
+        }
+        el_matmul_tensor(&c->ops, L->w_down, c->hb, n, c->xb);
+        for (size_t i = 0; i < (size_t)n * d; i++) c->x[i] += c->xb[i];
+    }
+    c->n_past = pos + n;
+
+    /* logits for the rows asked for */
+    int first = all_logits ? 0 : n - 1, rows = n - first;
+    if (rows > c->logit_cap) {
+        uint64_t bytes = (uint64_t)rows * (uint64_t)hp->n_vocab * sizeof(float);
+        if (el_mem_check(bytes, "the logits", err)) return -1;
+        free(c->logits);
+        c->logits = malloc((size_t)bytes);
+        c->logit_cap = c->logits ? rows : 0;
+        if (!c->logits) return el_errf(err, "out of memory for %d rows of logits", rows);
+    }
+    for (int i = first; i < n; i++)
+        rmsnorm(c->xb + (size_t)(i - first) * d, c->x + (size_t)i * d, m->output_norm->data, d, hp->rms_eps);
+    el_matmul_tensor(&c->ops, m->output, c->xb, rows, c->logits);
+    c->logit_first = first;
+    c->logit_rows = rows;
+    return 0;
+}

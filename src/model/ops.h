@@ -1,0 +1,25 @@
+/* ops.h -- matrix products of the forward pass: weights in any stored type
+ * times F32 activations, output rows split over the thread pool. */
+#ifndef EL_MODEL_OPS_H
+#define EL_MODEL_OPS_H
+
+#include "edgelm/gguf.h"
+#include "edgelm/threads.h"
+
+typedef struct el_ops {
+    el_threads *tp;
+    int nth;
+    int64_t max_row;
+    float **rowbuf;   /* one dequantised weight row per thread */
+} el_ops;
+
+int el_ops_init(el_ops *o, el_threads *tp, int64_t max_row, el_err *err);
+void el_ops_free(el_ops *o);
+
+/* Y (n, W.ne1) = X (n, W.ne0) @ W^T */
+void el_matmul_tensor(el_ops *o, const el_gguf_tensor *W, const float *X, int n, float *Y);
+
+/* sum_i a[i] * b[i] in float, 8 partial sums */
+float ops_dot_f32(const float *a, const float *b, int n);
+
+#endif
