@@ -78,6 +78,7 @@ el_context *el_context_new_ex(el_model *m, const el_context_params *p, el_err *e
 el_context *el_context_new(el_model *m, int n_ctx, int n_threads, el_err *err);
 void el_context_free(el_context *c);
 int el_context_n_ctx(const el_context *c);
+const el_model *el_context_model(const el_context *c);
 el_threads *el_context_threads(el_context *c);
 
 /* Evaluate tokens[0..n) at positions pos..pos+n-1 (pos <= the number of
@@ -89,6 +90,22 @@ int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_log
 const float *el_get_logits(const el_context *c, int i);
 /* Forget the cache (next decode starts at position 0). */
 void el_context_reset(el_context *c);
+
+/* ---- perplexity, llama-perplexity's definition ----
+ * The text's tokens (with BOS if the vocabulary adds one) are cut into chunks
+ * of n_ctx; each chunk's first token becomes BOS; the logits at positions
+ * n_ctx/2 .. n_ctx-2 are scored against the next token. PPL = exp(mean NLL);
+ * its error is PPL * sqrt(var(NLL) / (count - 1)), as llama.cpp prints it. */
+typedef struct el_ppl_result {
+    double ppl, ppl_err, mean_nll;
+    int64_t count;     /* scored predictions */
+    int chunks;
+} el_ppl_result;
+/* called after each chunk with the running estimate */
+typedef void (*el_ppl_progress)(void *ud, int chunk, int n_chunks, double ppl_so_far);
+
+int el_perplexity(el_context *c, const int32_t *tokens, int64_t n_tokens, int n_ctx, int max_chunks,
+                  el_ppl_progress cb, void *ud, el_ppl_result *out, el_err *err);
 
 #ifdef __cplusplus
 }

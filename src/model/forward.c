@@ -129,6 +129,7 @@ void el_context_free(el_context *c)
 }
 
 int el_context_n_ctx(const el_context *c) { return c->n_ctx; }
+const el_model *el_context_model(const el_context *c) { return c->m; }
 el_threads *el_context_threads(el_context *c) { return c->tp; }
 void el_context_reset(el_context *c) { c->n_past = 0, c->logit_rows = 0; }
 
