@@ -229,7 +229,7 @@ el_model *el_model_load(const char *path, el_err *err)
     if (read_hparams(m, err) || load_tensors(m, err)) goto fail;
     m->tok = el_tokenizer_load(m->gguf, err);
     if (!m->tok) {
-        el_err_prefix(err, "%s: vocabulary", path);
+        if (strncmp(err->msg, path, strlen(path)) != 0) el_err_prefix(err, "%s: vocabulary", path);
         goto fail;
     }
     if (el_tokenizer_n_vocab(m->tok) > m->hp.n_vocab) {
