@@ -19,6 +19,7 @@ int cmd_profile(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_membw(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 
 /* Is argv[i] one of the given spellings ("-n", "--n-predict")? */

@@ -21,6 +21,7 @@ static const command commands[] = {
     {"calibrate", cmd_calibrate, "fit a utilisation power model from a meter log"},
     {"synth", cmd_synth, "write a GGUF with a real model's exact layout and random weights"},
     {"quantize", cmd_quantize, "re-encode a GGUF into q8_0, q4_0, q4_k_m, f16, ... (llama.cpp's mixes)"},
+    {"bench", cmd_bench, "prompt and generation speed, llama-bench's method and columns"},
     {"membw", cmd_membw, "measure memory bandwidth (STREAM-like), the decode roofline"},
 };
 

@@ -253,7 +253,8 @@ el_model *el_model_load(const char *path, el_err *err)
     double p = (double)m->n_params;
     char size[32];
     if (p >= 1e9) snprintf(size, sizeof size, "%.1fB", p / 1e9);
-    else snprintf(size, sizeof size, "%.0fM", p / 1e6);
+    else if (p >= 1e6) snprintf(size, sizeof size, "%.0fM", p / 1e6);
+    else snprintf(size, sizeof size, "%.0fK", p / 1e3);
     snprintf(m->desc, sizeof m->desc, "%s %s %s", hp->arch, size, ftype_label(m));
     return m;
 fail:

@@ -1,0 +1,361 @@
+/* cmd_bench.c -- `edgelm bench`: llama-bench's method and columns.
+ *
+ * For each model, thread count and test (ppN: a prompt of N tokens in one
+ * batch; tgN: N tokens decoded one at a time), a warm-up run, then -r timed
+ * repetitions with an empty KV cache each; tokens are random ids (BOS first),
+ * so tokenisation and sampling are not timed. Reported: t/s mean +- standard
+ * deviation over repetitions, peak resident memory, and for decode the share
+ * of the bandwidth roofline: (weight bytes read per token x t/s) / measured
+ * read bandwidth (`edgelm membw`). */
+#include "cli.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "edgelm/bench.h"
+#include "edgelm/model.h"
+
+#define MAX_LIST 16
+
+typedef struct bench_row {
+    const char *model_path;
+    char model[96];
+    double size_gib, params;
+    int threads;
+    char test[32];
+    int n_prompt, n_gen;
+    double mean, sd;        /* tokens per second */
+    double samples[64];
+    int reps;
+    double peak_rss_mib;
+    double roofline_share;  /* decode only, else < 0 */
+    double bytes_per_token;
+    bool synthetic;
+} bench_row;
+
+static void bench_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: edgelm bench -m MODEL [-m MODEL ...] [-p 512] [-n 128] [-t %d] [-r 5] [-o md|csv|json|jsonl]\n\n"
+            "Measure prompt processing (ppN) and generation (tgN) speed the way llama-bench does:\n"
+            "a warm-up run, then R repetitions, each from an empty cache, on random token ids\n"
+            "(tokenisation and sampling excluded); t/s is mean +- standard deviation. Also shows\n"
+            "peak resident memory and, for generation, the share of the memory-bandwidth roofline.\n\n"
+            "  -m, --model FILE      GGUF model (repeat for several)\n"
+            "  -p, --n-prompt LIST   prompt lengths, comma separated (default 512; 0 = none)\n"
+            "  -n, --n-gen LIST      generation lengths (default 128; 0 = none)\n"
+            "  -t, --threads LIST    thread counts (default %d)\n"
+            "  -r, --repetitions N   timed repetitions (default 5)\n"
+            "  -o, --output FMT      md (default), csv, json or jsonl\n"
+            "  --membw GBPS          read bandwidth for the roofline (default: measured now)\n"
+            "  --kv-f32              F32 KV cache (default F16 like llama.cpp)\n"
+            "  --no-flash-attn       plain softmax attention\n",
+            cli_default_threads(), cli_default_threads());
+}
+
+static int parse_list(const char *cmd, const char *flag, const char *v, long long lo, long long hi, int *out, int *n)
+{
+    *n = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", v);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        long long x;
+        if (*n >= MAX_LIST || cli_int(cmd, flag, tok, lo, hi, &x)) return -1;
+        out[(*n)++] = (int)x;
+    }
+    if (*n == 0) {
+        cli_error(cmd, "%s: expected a comma-separated list of numbers, got '%s'", flag, v);
+        return -1;
+    }
+    return 0;
+}
+
+static double peak_rss_mib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+/* Read bandwidth measured in a child process, so that its arrays do not
+ * count in this process's peak RSS. */
+static int measure_membw(int threads, double *gbs, el_err *err)
+{
+    int fd[2];
+    if (pipe(fd)) return el_errf(err, "pipe failed");
+    pid_t pid = fork();
+    if (pid < 0) return el_errf(err, "fork failed");
+    if (pid == 0) {
+        close(fd[0]);
+        el_err e;
+        el_threads *tp = el_threads_new(threads, &e);
+        el_membw_result mb;
+        double v = -1;
+        if (tp && el_membw(tp, (size_t)256 << 20, 3, &mb, &e) == 0) v = mb.read;
+        if (write(fd[1], &v, sizeof v) != (ssize_t)sizeof v) _exit(1);
+        _exit(0);
+    }
+    close(fd[1]);
+    double v = -1;
+    ssize_t got = read(fd[0], &v, sizeof v);
+    close(fd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    if (got != (ssize_t)sizeof v || v <= 0) return el_errf(err, "the bandwidth measurement failed");
+    *gbs = v;
+    return 0;
+}
+
+static uint32_t lcg(uint32_t *s) { return (*s = *s * 1103515245u + 12345u) >> 1; }
+
+/* One timed run; returns seconds or < 0 on error. */
+static double run_test(el_context *c, const el_model *m, int n_prompt, int n_gen, uint32_t *seed, el_err *err)
+{
+    const el_tokenizer *tok = el_model_tokenizer(m);
+    int32_t n_vocab = el_model_hparams(m)->n_vocab;
+    int32_t bos = el_tokenizer_bos(tok);
+    el_context_reset(c);
+    double t0 = el_now();
+    if (n_prompt > 0) {
+        int32_t *ids = malloc((size_t)n_prompt * sizeof *ids);
+        if (!ids) return el_errf(err, "out of memory"), -1;
+        for (int i = 0; i < n_prompt; i++) ids[i] = (int32_t)(lcg(seed) % (uint32_t)n_vocab);
+        if (bos >= 0 && el_tokenizer_adds_bos(tok)) ids[0] = bos;
+        int rc = el_decode(c, ids, n_prompt, 0, false, err);
+        free(ids);
+        if (rc) return -1;
+    }
+    if (n_gen > 0) {
+        int32_t t = bos >= 0 && el_tokenizer_adds_bos(tok) ? bos : (int32_t)(lcg(seed) % (uint32_t)n_vocab);
+        for (int i = 0; i < n_gen; i++) {
+            if (el_decode(c, &t, 1, i, false, err)) return -1;
+            t = (int32_t)(lcg(seed) % (uint32_t)n_vocab);
+        }
+    }
+    return el_now() - t0;
+}
+
+static void print_md(const bench_row *r, int n, bool roof)
+{
+    printf("| model                          |       size |     params | backend | threads |          test |                  t/s |  peak RSS |%s\n",
+           roof ? " roofline |" : "");
+    printf("| ------------------------------ | ---------: | ---------: | ------- | ------: | ------------: | -------------------: | --------: |%s\n",
+           roof ? " -------: |" : "");
+    for (int i = 0; i < n; i++) {
+        char params[32], tps[48], rl[32] = "";
+        if (r[i].params >= 1e9) snprintf(params, sizeof params, "%.2f B", r[i].params / 1e9);
+        else snprintf(params, sizeof params, "%.2f M", r[i].params / 1e6);
+        snprintf(tps, sizeof tps, "%.2f ± %.2f", r[i].mean, r[i].sd);
+        if (roof) {
+            if (r[i].roofline_share >= 0) snprintf(rl, sizeof rl, " %7.1f%% |", 100 * r[i].roofline_share);
+            else snprintf(rl, sizeof rl, "        - |");
+        }
+        printf("| %-30s | %6.2f GiB | %10s | CPU     | %7d | %13s | %20s | %5.0f MiB |%s\n", r[i].model, r[i].size_gib,
+               params, r[i].threads, r[i].test, tps, r[i].peak_rss_mib, rl);
+    }
+}
+
+static cJSON *row_json(const bench_row *r, double membw)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model_path", r->model_path);
+    cJSON_AddStringToObject(o, "model", r->model);
+    cJSON_AddBoolToObject(o, "synthetic", r->synthetic);
+    cJSON_AddNumberToObject(o, "size_bytes", r->size_gib * 1073741824.0);
+    cJSON_AddNumberToObject(o, "params", r->params);
+    cJSON_AddStringToObject(o, "backend", "CPU");
+    cJSON_AddStringToObject(o, "edgelm_version", EL_VERSION_STRING);
+    cJSON_AddNumberToObject(o, "threads", r->threads);
+    cJSON_AddStringToObject(o, "test", r->test);
+    cJSON_AddNumberToObject(o, "n_prompt", r->n_prompt);
+    cJSON_AddNumberToObject(o, "n_gen", r->n_gen);
+    cJSON_AddNumberToObject(o, "avg_ts", r->mean);
+    cJSON_AddNumberToObject(o, "stddev_ts", r->sd);
+    cJSON *s = cJSON_AddArrayToObject(o, "samples_ts");
+    for (int i = 0; i < r->reps; i++) cJSON_AddItemToArray(s, cJSON_CreateNumber(r->samples[i]));
+    cJSON_AddNumberToObject(o, "peak_rss_mib", r->peak_rss_mib);
+    if (r->roofline_share >= 0) {
+        cJSON_AddNumberToObject(o, "bytes_per_token", r->bytes_per_token);
+        cJSON_AddNumberToObject(o, "membw_read_gbs", membw);
+        cJSON_AddNumberToObject(o, "roofline_share", r->roofline_share);
+    }
+    cJSON_AddStringToObject(o, "label", "measured");
+    return o;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    const char *cmd = "bench", *models[MAX_LIST], *fmt = "md";
+    int n_models = 0, prompts[MAX_LIST] = {512}, n_prompts = 1, gens[MAX_LIST] = {128}, n_gens = 1;
+    int threads[MAX_LIST] = {cli_default_threads()}, n_threads = 1;
+    long long reps = 5;
+    double membw = 0;
+    bool kv_f32 = false, flash = true;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (cli_is(a, "-h", "--help")) {
+            bench_usage(stdout);
+            return 0;
+        } else if (cli_is(a, "-m", "--model")) {
+            if (!(v = cli_value(cmd, argc, argv, &i))) return 2;
+            if (n_models == MAX_LIST) {
+                cli_error(cmd, "at most %d models", MAX_LIST);
+                return 2;
+            }
+            models[n_models++] = v;
+        } else if (cli_is(a, "-p", "--n-prompt")) {
+            if (!(v = cli_value(cmd, argc, argv, &i)) || parse_list(cmd, a, v, 0, 1 << 16, prompts, &n_prompts)) return 2;
+        } else if (cli_is(a, "-n", "--n-gen")) {
+            if (!(v = cli_value(cmd, argc, argv, &i)) || parse_list(cmd, a, v, 0, 1 << 16, gens, &n_gens)) return 2;
+        } else if (cli_is(a, "-t", "--threads")) {
+            if (!(v = cli_value(cmd, argc, argv, &i)) || parse_list(cmd, a, v, 1, 1024, threads, &n_threads)) return 2;
+        } else if (cli_is(a, "-r", "--repetitions")) {
+            if (!(v = cli_value(cmd, argc, argv, &i)) || cli_int(cmd, a, v, 1, 64, &reps)) return 2;
+        } else if (cli_is(a, "-o", "--output")) {
+            if (!(fmt = cli_value(cmd, argc, argv, &i))) return 2;
+            if (strcmp(fmt, "md") && strcmp(fmt, "csv") && strcmp(fmt, "json") && strcmp(fmt, "jsonl")) {
+                cli_error(cmd, "-o: unknown format '%s' (expected md, csv, json or jsonl)", fmt);
+                return 2;
+            }
+        } else if (cli_is(a, "--membw", NULL)) {
+            if (!(v = cli_value(cmd, argc, argv, &i)) || cli_float(cmd, a, v, 0.001, 1e5, &membw)) return 2;
+        } else if (cli_is(a, "--kv-f32", NULL)) {
+            kv_f32 = true;
+        } else if (cli_is(a, "--no-flash-attn", NULL)) {
+            flash = false;
+        } else {
+            return cli_unknown(cmd, a);
+        }
+    }
+    if (!n_models) return cli_missing(cmd, "-m MODEL");
+    el_err err;
+    bool any_gen = false;
+    for (int g = 0; g < n_gens; g++) any_gen |= gens[g] > 0;
+    if (any_gen && membw == 0) {
+        if (measure_membw(threads[0], &membw, &err)) {
+            cli_error(cmd, "membw: %s", err.msg);
+            return 1;
+        }
+        fprintf(stderr, "bench: read bandwidth %.1f GB/s (measured, %d threads)\n", membw, threads[0]);
+    }
+    bench_row *rows = calloc(MAX_LIST * MAX_LIST * MAX_LIST * 2, sizeof *rows);
+    int n_rows = 0, rc = 0;
+    if (!rows) return 1;
+    for (int mi = 0; mi < n_models && rc == 0; mi++) {
+        el_model *m = el_model_load(models[mi], &err);
+        if (!m) {
+            cli_error(cmd, "%s", err.msg);
+            rc = 1;
+            break;
+        }
+        if (el_model_is_synthetic(m))
+            fprintf(stderr, "WARNING: %s is a SYNTHETIC model (random weights): speed and memory only\n", models[mi]);
+        int max_p = 0, max_g = 0;
+        for (int i = 0; i < n_prompts; i++) max_p = prompts[i] > max_p ? prompts[i] : max_p;
+        for (int i = 0; i < n_gens; i++) max_g = gens[i] > max_g ? gens[i] : max_g;
+        for (int ti = 0; ti < n_threads && rc == 0; ti++) {
+            el_context_params cp = {max_p > max_g ? max_p : max_g, threads[ti], kv_f32 ? EL_TYPE_F32 : EL_TYPE_F16, flash};
+            if (cp.n_ctx < 1) cp.n_ctx = 1;
+            el_context *c = el_context_new_ex(m, &cp, &err);
+            if (!c) {
+                cli_error(cmd, "%s", err.msg);
+                rc = 1;
+                break;
+            }
+            for (int kind = 0; kind < 2 && rc == 0; kind++) {
+                int n_tests = kind == 0 ? n_prompts : n_gens;
+                for (int k = 0; k < n_tests && rc == 0; k++) {
+                    int np = kind == 0 ? prompts[k] : 0, ng = kind == 1 ? gens[k] : 0;
+                    if (np == 0 && ng == 0) continue;
+                    bench_row *r = &rows[n_rows];
+                    r->model_path = models[mi];
+                    snprintf(r->model, sizeof r->model, "%s", el_model_desc(m));
+                    r->size_gib = (double)el_model_n_bytes(m) / 1073741824.0;
+                    r->params = (double)el_model_n_params(m);
+                    r->threads = threads[ti];
+                    r->n_prompt = np, r->n_gen = ng;
+                    r->synthetic = el_model_is_synthetic(m);
+                    snprintf(r->test, sizeof r->test, np ? "pp%d" : "tg%d", np ? np : ng);
+                    uint32_t seed = 1234;
+                    fprintf(stderr, "bench: %s %s t=%d: warm-up", r->model, r->test, r->threads);
+                    /* warm-up as llama-bench: the prompt test once, a 1-token generation for tg */
+                    if (run_test(c, m, np, ng ? 1 : 0, &seed, &err) < 0) {
+                        cli_error(cmd, "%s", err.msg);
+                        rc = 1;
+                        break;
+                    }
+                    double sum = 0, sum2 = 0;
+                    for (int rep = 0; rep < reps; rep++) {
+                        double dt = run_test(c, m, np, ng, &seed, &err);
+                        if (dt < 0) {
+                            cli_error(cmd, "%s", err.msg);
+                            rc = 1;
+                            break;
+                        }
+                        double tps = (np + ng) / dt;
+                        r->samples[r->reps++] = tps;
+                        sum += tps, sum2 += tps * tps;
+                        fprintf(stderr, " %.1f", tps);
+                    }
+                    fprintf(stderr, " t/s\n");
+                    if (rc) break;
+                    r->mean = sum / r->reps;
+                    r->sd = r->reps > 1 ? sqrt(fmax(0, (sum2 - r->reps * r->mean * r->mean) / (r->reps - 1))) : 0;
+                    r->peak_rss_mib = peak_rss_mib();
+                    r->roofline_share = -1;
+                    if (ng && membw > 0) {
+                        r->bytes_per_token = (double)el_model_bytes_per_token(m);
+                        r->roofline_share = r->bytes_per_token * r->mean / (membw * 1e9);
+                    }
+                    n_rows++;
+                }
+            }
+            el_context_free(c);
+        }
+        el_model_free(m);
+    }
+    if (n_rows) {
+        if (strcmp(fmt, "md") == 0) {
+            print_md(rows, n_rows, membw > 0);
+            if (membw > 0)
+                printf("\nroofline: weight bytes read per token x t/s / read bandwidth %.1f GB/s (measured)\n", membw);
+        } else if (strcmp(fmt, "csv") == 0) {
+            printf("model,model_path,size_bytes,params,backend,threads,test,n_prompt,n_gen,avg_ts,stddev_ts,peak_rss_mib,roofline_share,synthetic\n");
+            for (int i = 0; i < n_rows; i++)
+                printf("\"%s\",\"%s\",%.0f,%.0f,CPU,%d,%s,%d,%d,%.4f,%.4f,%.1f,%.4f,%s\n", rows[i].model, rows[i].model_path,
+                       rows[i].size_gib * 1073741824.0, rows[i].params, rows[i].threads, rows[i].test, rows[i].n_prompt,
+                       rows[i].n_gen, rows[i].mean, rows[i].sd, rows[i].peak_rss_mib, rows[i].roofline_share,
+                       rows[i].synthetic ? "true" : "false");
+        } else {
+            bool lines = strcmp(fmt, "jsonl") == 0;
+            cJSON *arr = lines ? NULL : cJSON_CreateArray();
+            for (int i = 0; i < n_rows; i++) {
+                cJSON *o = row_json(&rows[i], membw);
+                if (lines) {
+                    char *s = cJSON_PrintUnformatted(o);
+                    if (s) puts(s);
+                    cJSON_free(s);
+                    cJSON_Delete(o);
+                } else {
+                    cJSON_AddItemToArray(arr, o);
+                }
+            }
+            if (arr) {
+                char *s = cJSON_Print(arr);
+                if (s) puts(s);
+                cJSON_free(s);
+                cJSON_Delete(arr);
+            }
+        }
+    }
+    free(rows);
+    return rc;
+}
