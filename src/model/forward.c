@@ -13,6 +13,98 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- half-precision helpers: scalar, and F16C for heads of >= 16 ---------- */
+
+static float dot_f32_f16(const float *q, const uint16_t *k, int n)
+{
+    float s = 0;
+    for (int d = 0; d < n; d++) s += q[d] * el_fp16_to_fp32(k[d]);
+    return s;
+}
+static void scale_f16(uint16_t *acc, float ms, int n)
+{
+    for (int d = 0; d < n; d++) acc[d] = el_fp32_to_fp16(el_fp16_to_fp32(acc[d]) * ms);
+}
+static void mad_f16(uint16_t *acc, const uint16_t *v, float vs, int n)
+{
+    for (int d = 0; d < n; d++) acc[d] = el_fp32_to_fp16(el_fp16_to_fp32(acc[d]) + el_fp16_to_fp32(v[d]) * vs);
+}
+static void round_f16(float *x, int n)
+{
+    for (int d = 0; d < n; d++) x[d] = el_fp16_to_fp32(el_fp32_to_fp16(x[d]));
+}
+static void store_f16(uint16_t *dst, const float *x, int n)
+{
+    for (int d = 0; d < n; d++) dst[d] = el_fp32_to_fp16(x[d]);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define T_F16C __attribute__((target("avx2,fma,f16c")))
+static T_F16C float dot_f32_f16_x86(const float *q, const uint16_t *k, int n)
+{
+    __m256 acc = _mm256_setzero_ps();
+    for (int d = 0; d < n; d += 8)
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + d))), acc);
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+}
+static T_F16C void scale_f16_x86(uint16_t *acc, float ms, int n)
+{
+    __m256 m = _mm256_set1_ps(ms);
+    for (int d = 0; d < n; d += 8) {
+        __m256 a = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(acc + d))), m);
+        _mm_storeu_si128((__m128i *)(acc + d), _mm256_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT));
+    }
+}
+static T_F16C void mad_f16_x86(uint16_t *acc, const uint16_t *v, float vs, int n)
+{
+    __m256 m = _mm256_set1_ps(vs);
+    for (int d = 0; d < n; d += 8) {
+        __m256 a = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(acc + d)));
+        __m256 b = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + d)));
+        a = _mm256_fmadd_ps(b, m, a);
+        _mm_storeu_si128((__m128i *)(acc + d), _mm256_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT));
+    }
+}
+static T_F16C void round_f16_x86(float *x, int n)
+{
+    for (int d = 0; d < n; d += 8)
+        _mm256_storeu_ps(x + d, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + d), _MM_FROUND_TO_NEAREST_INT)));
+}
+static T_F16C void store_f16_x86(uint16_t *dst, const float *x, int n)
+{
+    for (int d = 0; d < n; d += 8)
+        _mm_storeu_si128((__m128i *)(dst + d), _mm256_cvtps_ph(_mm256_loadu_ps(x + d), _MM_FROUND_TO_NEAREST_INT));
+}
+#define HAVE_F16C_PATH 1
+#endif
+
+typedef struct f16_ops {
+    float (*dot)(const float *, const uint16_t *, int);
+    void (*scale)(uint16_t *, float, int);
+    void (*mad)(uint16_t *, const uint16_t *, float, int);
+    void (*round)(float *, int);
+    void (*store)(uint16_t *, const float *, int);
+} f16_ops;
+
+/* Vector paths only for heads of >= 16 (multiples of 8); short heads keep the
+ * scalar order, which is what matches llama.cpp on tiny models. */
+static f16_ops pick_f16_ops(int head_dim)
+{
+    f16_ops o = {dot_f32_f16, scale_f16, mad_f16, round_f16, store_f16};
+#ifdef HAVE_F16C_PATH
+    const el_cpu_features *f = el_cpu();
+    if (f->avx2 && f->fma && f->f16c && head_dim >= 16 && head_dim % 8 == 0 && !getenv("EL_KERNELS_SCALAR_ATTN"))
+        o = (f16_ops){dot_f32_f16_x86, scale_f16_x86, mad_f16_x86, round_f16_x86, store_f16_x86};
+#else
+    (void)head_dim;
+#endif
+    return o;
+}
+
 struct el_context {
     el_model *m;
     int n_ctx, n_past;
@@ -20,6 +112,7 @@ struct el_context {
     el_ops ops;
     el_type kv_type;            /* F32 or F16 */
     bool flash;                 /* F16 only: llama.cpp's flash-attention numerics */
+    f16_ops h;                  /* half-precision helpers for this head size */
     void *k_cache, *v_cache;    /* [n_layer][n_ctx][kv_dim] of kv_type */
     float *qh;                  /* [n_threads][head_dim]: the query rounded to F16 */
     /* batch scratch, grown on demand to `cap` rows */
@@ -99,6 +192,7 @@ el_context *el_context_new_ex(el_model *m, const el_context_params *prm, el_err 
     c->n_ctx = n_ctx;
     c->kv_type = prm->kv_type;
     c->flash = prm->flash_attn;
+    c->h = pick_f16_ops(hp->head_dim);
     c->tp = el_threads_new(n_threads, err);
     if (!c->tp) goto fail;
     c->k_cache = malloc(kv_bytes / 2);
@@ -205,7 +299,8 @@ static void attention_items(void *arg, int64_t b, int64_t e, int ith)
         int p = j->pos + i;
         const float *q = c->q + (size_t)i * qd + (size_t)h * hd;
         if (f16) {
-            for (int d = 0; d < hd; d++) qbuf[d] = f16_round(q[d]);
+            memcpy(qbuf, q, (size_t)hd * sizeof(float));
+            c->h.round(qbuf, hd);
             q = qbuf;
         }
         float *o = c->att + (size_t)i * qd + (size_t)h * hd;
@@ -216,20 +311,17 @@ static void attention_items(void *arg, int64_t b, int64_t e, int ith)
             float S = 0, M = -INFINITY;
             for (int t = 0; t <= p; t++) {
                 size_t off = (size_t)t * kvd + (size_t)kvh * hd;
-                float s = 0;
-                for (int d = 0; d < hd; d++) s += q[d] * el_fp16_to_fp32(kh[off + d]);
-                s *= scale;
+                float s = c->h.dot(q, kh + off, hd) * scale;
                 float ms = 1.0f, vs = 1.0f;
                 if (s > M) {
                     float Mold = M;
                     M = s;
                     ms = expf(Mold - M);
-                    for (int d = 0; d < hd; d++) acc[d] = el_fp32_to_fp16(el_fp16_to_fp32(acc[d]) * ms);
+                    c->h.scale(acc, ms, hd);
                 } else {
                     vs = expf(s - M);
                 }
-                for (int d = 0; d < hd; d++)
-                    acc[d] = el_fp32_to_fp16(el_fp16_to_fp32(acc[d]) + el_fp16_to_fp32(vh[off + d]) * vs);
+                c->h.mad(acc, vh + off, vs, hd);
                 S = S * ms + vs;
             }
             float inv = 1.0f / S;
@@ -241,7 +333,7 @@ static void attention_items(void *arg, int64_t b, int64_t e, int ith)
             size_t off = (size_t)t * kvd + (size_t)kvh * hd;
             float s = 0;
             if (f16)
-                for (int d = 0; d < hd; d++) s += q[d] * el_fp16_to_fp32(kh[off + d]);
+                s = c->h.dot(q, kh + off, hd);
             else
                 s = ops_dot_f32(q, kc + off, hd);
             sc[t] = s * scale;
@@ -321,8 +413,8 @@ int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_log
                 memcpy((float *)c->k_cache + at, k, (size_t)kvd * sizeof(float));
                 memcpy((float *)c->v_cache + at, v, (size_t)kvd * sizeof(float));
             } else {
-                uint16_t *kh = (uint16_t *)c->k_cache + at, *vh = (uint16_t *)c->v_cache + at;
-                for (int j = 0; j < kvd; j++) kh[j] = el_fp32_to_fp16(k[j]), vh[j] = el_fp32_to_fp16(v[j]);
+                c->h.store((uint16_t *)c->k_cache + at, k, kvd);
+                c->h.store((uint16_t *)c->v_cache + at, v, kvd);
             }
         }
         attn_job aj = {c, l, n, pos};

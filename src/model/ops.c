@@ -6,12 +6,16 @@
 #include <stdlib.h>
 
 #include "edgelm/types.h"
+#include "qdot.h"
 
 int el_ops_init(el_ops *o, el_threads *tp, int64_t max_row, el_err *err)
 {
     o->tp = tp;
     o->nth = el_threads_count(tp);
     o->max_row = max_row;
+    o->isa = (int)el_qdot_best_isa();
+    o->act = NULL;
+    o->act_cap = 0;
     o->rowbuf = el_calloc((size_t)o->nth, sizeof *o->rowbuf, err);
     if (!o->rowbuf) return -1;
     for (int t = 0; t < o->nth; t++)
@@ -24,7 +28,9 @@ void el_ops_free(el_ops *o)
     if (o->rowbuf)
         for (int t = 0; t < o->nth; t++) free(o->rowbuf[t]);
     free(o->rowbuf);
+    free(o->act);
     o->rowbuf = NULL;
+    o->act = NULL;
 }
 
 float ops_dot_f32(const float *a, const float *b, int n)
@@ -63,8 +69,68 @@ static void mm_rows(void *arg, int64_t b, int64_t e, int ith)
     }
 }
 
+typedef struct qmm_job {
+    const el_gguf_tensor *W;
+    el_type type;
+    const float *X;
+    uint8_t *act;
+    size_t act_row, w_row;
+    float *Y;
+    int n;
+    el_qdot_fn fn;
+} qmm_job;
+
+static void quantize_rows(void *arg, int64_t b, int64_t e, int ith)
+{
+    (void)ith;
+    qmm_job *j = arg;
+    int64_t in = j->W->ne[0];
+    for (int64_t i = b; i < e; i++) el_qdot_quantize_act(j->type, j->X + (size_t)i * in, j->act + (size_t)i * j->act_row, in);
+}
+
+static void qmm_rows(void *arg, int64_t b, int64_t e, int ith)
+{
+    (void)ith;
+    qmm_job *j = arg;
+    int64_t in = j->W->ne[0], out = j->W->ne[1];
+    float tmp[4];
+    for (int64_t r = b; r < e; r++) {
+        const uint8_t *w = (const uint8_t *)j->W->data + (size_t)r * j->w_row;
+        for (int i = 0; i < j->n; i += 4) {
+            int nr = j->n - i < 4 ? j->n - i : 4;
+            j->fn(in, w, j->act + (size_t)i * j->act_row, j->act_row, nr, tmp);
+            for (int k = 0; k < nr; k++) j->Y[(size_t)(i + k) * out + r] = tmp[k];
+        }
+    }
+}
+
+/* Integer path: quantise X once, then every weight row meets every batch row. */
+static bool matmul_quantized(el_ops *o, const el_gguf_tensor *W, const float *X, int n, float *Y)
+{
+    el_type t = W->type;
+    int64_t in = W->ne[0];
+    if (!el_qdot_supported(t) || in % (el_qdot_uses_k(t) ? 256 : 32) != 0) return false;
+    el_qdot_fn fn = el_qdot_get(t, (el_qdot_isa)o->isa);
+    if (!fn) return false;
+    size_t act_row = el_qdot_act_row_bytes(t, in), need = act_row * (size_t)n;
+    if (need > o->act_cap) {
+        void *p = realloc(o->act, need);
+        if (!p) return false;   /* fall back to the float path */
+        o->act = p;
+        o->act_cap = need;
+    }
+    qmm_job j = {W, t, X, o->act, act_row, el_row_size(t, in), Y, n, fn};
+    el_parallel_for(o->tp, n, n >= 2 * o->nth ? 0 : n, quantize_rows, &j);
+    int64_t rows = W->ne[1];
+    int64_t chunk = rows / ((int64_t)o->nth * 8);
+    if (chunk < 1) chunk = 1;
+    el_parallel_for(o->tp, rows, chunk, qmm_rows, &j);
+    return true;
+}
+
 void el_matmul_tensor(el_ops *o, const el_gguf_tensor *W, const float *X, int n, float *Y)
 {
+    if (matmul_quantized(o, W, X, n, Y)) return;
     mm_job j = {o, W, X, Y, n, el_row_size(W->type, W->ne[0])};
     int64_t rows = W->ne[1];
     int64_t chunk = rows / ((int64_t)o->nth * 8);

@@ -11,6 +11,9 @@ typedef struct el_ops {
     int nth;
     int64_t max_row;
     float **rowbuf;   /* one dequantised weight row per thread */
+    void *act;        /* activations quantised for the integer kernels */
+    size_t act_cap;
+    int isa;          /* el_qdot_isa of the integer kernels */
 } el_ops;
 
 int el_ops_init(el_ops *o, el_threads *tp, int64_t max_row, el_err *err);

@@ -1,0 +1,441 @@
+/* qdot.c -- integer dot-product kernels (see qdot.h).
+ *
+ * Every kernel exists three times with the same integer arithmetic: scalar
+ * (the reference, and what non-x86 builds use), AVX2 (maddubs/madd) and
+ * AVX-512 VNNI on 256-bit registers (vpdpbusd). Only the float scaling at
+ * the end of each block differs in rounding between them. */
+#include "qdot.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/quant_blocks.h"
+#include "edgelm/threads.h"
+
+static inline float h2f(const uint8_t *p)
+{
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return el_fp16_to_fp32(h);
+}
+
+/* ---- activation quantisation -------------------------------------------- */
+
+bool el_qdot_supported(el_type t)
+{
+    return t == EL_TYPE_Q8_0 || t == EL_TYPE_Q4_0 || t == EL_TYPE_Q5_0 || t == EL_TYPE_Q4_K || t == EL_TYPE_Q6_K;
+}
+
+bool el_qdot_uses_k(el_type t) { return t == EL_TYPE_Q4_K || t == EL_TYPE_Q6_K; }
+
+size_t el_qdot_act_row_bytes(el_type t, int64_t n)
+{
+    return el_qdot_uses_k(t) ? (size_t)(n / 256) * sizeof(el_act_q8k) : (size_t)(n / 32) * sizeof(el_act_q8);
+}
+
+void el_qdot_quantize_act(el_type t, const float *x, void *dst, int64_t n)
+{
+    if (el_qdot_uses_k(t)) {
+        el_act_q8k *b = dst;
+        for (int64_t i = 0; i < n / 256; i++, x += 256) {
+            float amax = 0;
+            for (int j = 0; j < 256; j++) amax = fmaxf(amax, fabsf(x[j]));
+            float d = amax / 127.0f, id = d > 0 ? 1.0f / d : 0.0f;
+            b[i].d = d;
+            for (int j = 0; j < 256; j++) b[i].qs[j] = (int8_t)lrintf(x[j] * id);
+            for (int g = 0; g < 16; g++) {
+                int s = 0;
+                for (int j = 0; j < 16; j++) s += b[i].qs[g * 16 + j];
+                b[i].bsums[g] = (int16_t)s;
+            }
+        }
+    } else {
+        el_act_q8 *b = dst;
+        for (int64_t i = 0; i < n / 32; i++, x += 32) {
+            float amax = 0;
+            for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
+            float d = amax / 127.0f, id = d > 0 ? 1.0f / d : 0.0f;
+            int s = 0;
+            b[i].d = d;
+            for (int j = 0; j < 32; j++) s += b[i].qs[j] = (int8_t)lrintf(x[j] * id);
+            b[i].sum = s;
+        }
+    }
+}
+
+/* ---- weight-code unpacking (shared by all paths) --------------------------- */
+
+/* q4_0 / q5_0: 32 unsigned codes of one block */
+static inline void codes_q4_0(const uint8_t *blk, uint8_t *u)
+{
+    const uint8_t *qs = blk + 2;
+    for (int j = 0; j < 16; j++) u[j] = qs[j] & 15, u[j + 16] = qs[j] >> 4;
+}
+
+static inline void codes_q5_0(const uint8_t *blk, uint8_t *u)
+{
+    uint32_t qh;
+    memcpy(&qh, blk + 2, 4);
+    const uint8_t *qs = blk + 6;
+    for (int j = 0; j < 16; j++) {
+        u[j] = (uint8_t)((qs[j] & 15) | (((qh >> j) & 1) << 4));
+        u[j + 16] = (uint8_t)((qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
+    }
+}
+
+static inline void scale_min_k4(int j, const uint8_t *q, int *d, int *m)
+{
+    if (j < 4) {
+        *d = q[j] & 63, *m = q[j + 4] & 63;
+    } else {
+        *d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+/* q6_K: 256 unsigned codes (0..63) in element order */
+static inline void codes_q6_K(const el_block_q6_K *b, uint8_t *u)
+{
+    const uint8_t *ql = b->ql, *qh = b->qh;
+    for (int half = 0; half < 2; half++, ql += 64, qh += 32, u += 128)
+        for (int l = 0; l < 32; l++) {
+            u[l] = (uint8_t)((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4));
+            u[l + 32] = (uint8_t)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
+            u[l + 64] = (uint8_t)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+            u[l + 96] = (uint8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+        }
+}
+
+/* ---- scalar reference kernels ---------------------------------------------- */
+
+static inline int32_t dot32_u8s8(const uint8_t *u, const int8_t *s)
+{
+    int32_t acc = 0;
+    for (int j = 0; j < 32; j++) acc += (int32_t)u[j] * s[j];
+    return acc;
+}
+
+#define ACT(a, stride, r) ((const void *)((const uint8_t *)(a) + (size_t)(r) * (stride)))
+
+static void q8_0_scalar(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)
+{
+    const el_block_q8_0 *wb = w;
+    for (int r = 0; r < nr; r++) {
+        const el_act_q8 *a = ACT(act, st, r);
+        float acc = 0;
+        for (int64_t i = 0; i < n / 32; i++) {
+            int32_t s = 0;
+            for (int j = 0; j < 32; j++) s += (int32_t)wb[i].qs[j] * a[i].qs[j];
+            acc += h2f((const uint8_t *)&wb[i]) * a[i].d * (float)s;
+        }
+        out[r] = acc;
+    }
+}
+
+static void q4_0_scalar(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)
+{
+    const uint8_t *wb = w;
+    uint8_t u[32];
+    for (int r = 0; r < nr; r++) {
+        const el_act_q8 *a = ACT(act, st, r);
+        float acc = 0;
+        for (int64_t i = 0; i < n / 32; i++) {
+            codes_q4_0(wb + i * 18, u);
+            acc += h2f(wb + i * 18) * a[i].d * (float)(dot32_u8s8(u, a[i].qs) - 8 * a[i].sum);
+        }
+        out[r] = acc;
+    }
+}
+
+static void q5_0_scalar(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)
+{
+    const uint8_t *wb = w;
+    uint8_t u[32];
+    for (int r = 0; r < nr; r++) {
+        const el_act_q8 *a = ACT(act, st, r);
+        float acc = 0;
+        for (int64_t i = 0; i < n / 32; i++) {
+            codes_q5_0(wb + i * 22, u);
+            acc += h2f(wb + i * 22) * a[i].d * (float)(dot32_u8s8(u, a[i].qs) - 16 * a[i].sum);
+        }
+        out[r] = acc;
+    }
+}
+
+static void q4_K_scalar(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)
+{
+    const el_block_q4_K *wb = w;
+    uint8_t u[32];
+    for (int r = 0; r < nr; r++) {
+        const el_act_q8k *a = ACT(act, st, r);
+        float acc = 0;
+        for (int64_t i = 0; i < n / 256; i++) {
+            const uint8_t *q = wb[i].qs;
+            int32_t sumq = 0, summ = 0;
+            for (int j = 0; j < 8; j++) {
+                int sc, m;
+                scale_min_k4(j, wb[i].scales, &sc, &m);
+                const uint8_t *qq = q + (j / 2) * 32;
+                for (int l = 0; l < 32; l++) u[l] = j & 1 ? qq[l] >> 4 : qq[l] & 15;
+                sumq += sc * dot32_u8s8(u, a[i].qs + j * 32);
+                summ += m * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
+            }
+            float d = h2f((const uint8_t *)&wb[i].d) * a[i].d, dmin = h2f((const uint8_t *)&wb[i].dmin) * a[i].d;
+            acc += d * (float)sumq - dmin * (float)summ;
+        }
+        out[r] = acc;
+    }
+}
+
+static void q6_K_scalar(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)
+{
+    const el_block_q6_K *wb = w;
+    uint8_t u[256];
+    for (int64_t i0 = 0; i0 < nr; i0++) out[i0] = 0;
+    for (int64_t i = 0; i < n / 256; i++) {
+        codes_q6_K(&wb[i], u);
+        float d = h2f((const uint8_t *)&wb[i].d);
+        for (int r = 0; r < nr; r++) {
+            const el_act_q8k *a = (const el_act_q8k *)ACT(act, st, r) + i;
+            int32_t s = 0;
+            for (int g = 0; g < 16; g++) {
+                int32_t p = 0;
+                for (int l = 0; l < 16; l++) p += (int32_t)u[g * 16 + l] * a->qs[g * 16 + l];
+                s += wb[i].scales[g] * (p - 32 * a->bsums[g]);
+            }
+            out[r] += d * a->d * (float)s;
+        }
+    }
+}
+
+/* ---- x86: AVX2 and AVX-512 VNNI ------------------------------------------- */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define T_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define T_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
+
+/* 32 codes u (0..255) x 32 signed s -> 8 int32 lanes */
+static inline T_AVX2 __m256i dot_avx2(__m256i u, __m256i s)
+{
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+static inline T_VNNI __m256i dot_vnni(__m256i u, __m256i s)
+{
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+}
+
+static inline T_AVX2 float hsum8(__m256 v)
+{
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+}
+
+static inline T_AVX2 __m256i unpack_q4(const uint8_t *qs16)
+{
+    __m128i b = _mm_loadu_si128((const __m128i *)qs16);
+    __m256i x = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
+    return _mm256_and_si256(x, _mm256_set1_epi8(15));
+}
+
+static inline T_AVX2 __m256i unpack_q5(const uint8_t *blk)
+{
+    /* low nibbles + bit j of qh in bit 4 of byte j */
+    __m256i lo = unpack_q4(blk + 6);
+    uint32_t qh;
+    memcpy(&qh, blk + 2, 4);
+    const __m256i shuf = _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303);
+    __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), shuf);
+    const __m256i bitm = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
+    bytes = _mm256_or_si256(bytes, bitm);
+    bytes = _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));   /* 0xff where the bit is set */
+    return _mm256_or_si256(lo, _mm256_and_si256(bytes, _mm256_set1_epi8(16)));
+}
+
+/* Generates the legacy-type kernels for one ISA. CODES(blk) gives the 32
+ * unsigned codes; OFF is the weight's zero point; Q8 marks q8_0 (signed codes). */
+#define LEGACY_KERNEL(NAME, TGT, DOT, BSZ, CODES, OFF, Q8)                                              \
+    static TGT void NAME(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)      \
+    {                                                                                                  \
+        const uint8_t *wb = w;                                                                         \
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
+        int64_t nb = n / 32;                                                                           \
+        for (int64_t i = 0; i < nb; i++, wb += BSZ) {                                                  \
+            float dw = _cvtsh_ss(*(const uint16_t *)wb);                                               \
+            __m256i u = CODES;                                                                         \
+            __m256i sgn = u;                                                                           \
+            if (Q8) {                                                                                  \
+                sgn = u; /* signed weights */                                                          \
+                u = _mm256_sign_epi8(sgn, sgn);                                                        \
+            }                                                                                          \
+            for (int r = 0; r < nr; r++) {                                                             \
+                const el_act_q8 *a = (const el_act_q8 *)ACT(act, st, r) + i;                           \
+                __m256i s = _mm256_loadu_si256((const __m256i *)a->qs);                                \
+                if (Q8) s = _mm256_sign_epi8(s, sgn);                                                  \
+                __m256i p = DOT(u, s);                                                                 \
+                if (OFF) p = _mm256_sub_epi32(p, _mm256_setr_epi32(OFF * a->sum, 0, 0, 0, 0, 0, 0, 0)); \
+                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * a->d), _mm256_cvtepi32_ps(p), acc[r]);    \
+            }                                                                                          \
+        }                                                                                              \
+        for (int r = 0; r < nr; r++) out[r] = hsum8(acc[r]);                                           \
+    }
+
+LEGACY_KERNEL(q8_0_avx2, T_AVX2, dot_avx2, 34, _mm256_loadu_si256((const __m256i *)(wb + 2)), 0, 1)
+LEGACY_KERNEL(q8_0_vnni, T_VNNI, dot_vnni, 34, _mm256_loadu_si256((const __m256i *)(wb + 2)), 0, 1)
+LEGACY_KERNEL(q4_0_avx2, T_AVX2, dot_avx2, 18, unpack_q4(wb + 2), 8, 0)
+LEGACY_KERNEL(q4_0_vnni, T_VNNI, dot_vnni, 18, unpack_q4(wb + 2), 8, 0)
+LEGACY_KERNEL(q5_0_avx2, T_AVX2, dot_avx2, 22, unpack_q5(wb), 16, 0)
+LEGACY_KERNEL(q5_0_vnni, T_VNNI, dot_vnni, 22, unpack_q5(wb), 16, 0)
+
+/* q4_K: per 64-element chunk, low nibbles are sub-block 2j, high 2j+1 */
+#define Q4K_KERNEL(NAME, TGT, DOT)                                                                      \
+    static TGT void NAME(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)      \
+    {                                                                                                  \
+        const el_block_q4_K *wb = w;                                                                   \
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
+        float accm[4] = {0, 0, 0, 0};                                                                  \
+        const __m256i m4 = _mm256_set1_epi8(15);                                                       \
+        for (int64_t i = 0; i < n / 256; i++) {                                                        \
+            int sc[8], mn[8];                                                                          \
+            for (int j = 0; j < 8; j++) scale_min_k4(j, wb[i].scales, &sc[j], &mn[j]);                 \
+            float d = _cvtsh_ss(wb[i].d), dmin = _cvtsh_ss(wb[i].dmin);                                \
+            __m256i q[8];                                                                              \
+            for (int j = 0; j < 4; j++) {                                                              \
+                __m256i raw = _mm256_loadu_si256((const __m256i *)(wb[i].qs + 32 * j));                \
+                q[2 * j] = _mm256_and_si256(raw, m4);                                                  \
+                q[2 * j + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);                        \
+            }                                                                                          \
+            for (int r = 0; r < nr; r++) {                                                             \
+                const el_act_q8k *a = (const el_act_q8k *)ACT(act, st, r) + i;                         \
+                __m256i s32 = _mm256_setzero_si256();                                                  \
+                for (int j = 0; j < 8; j++) {                                                          \
+                    __m256i p = DOT(q[j], _mm256_loadu_si256((const __m256i *)(a->qs + 32 * j)));      \
+                    s32 = _mm256_add_epi32(s32, _mm256_mullo_epi32(p, _mm256_set1_epi32(sc[j])));      \
+                }                                                                                      \
+                int32_t summ = 0;                                                                      \
+                for (int j = 0; j < 8; j++) summ += mn[j] * (a->bsums[2 * j] + a->bsums[2 * j + 1]);   \
+                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * a->d), _mm256_cvtepi32_ps(s32), acc[r]);  \
+                accm[r] += dmin * a->d * (float)summ;                                                  \
+            }                                                                                          \
+        }                                                                                              \
+        for (int r = 0; r < nr; r++) out[r] = hsum8(acc[r]) - accm[r];                                 \
+    }
+
+Q4K_KERNEL(q4_K_avx2, T_AVX2, dot_avx2)
+Q4K_KERNEL(q4_K_vnni, T_VNNI, dot_vnni)
+
+/* q6_K: codes 0..63 (zero point 32), int8 scale per 16 */
+#define Q6K_KERNEL(NAME, TGT, DOT)                                                                      \
+    static TGT void NAME(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)      \
+    {                                                                                                  \
+        const el_block_q6_K *wb = w;                                                                   \
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
+        const __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3);                             \
+        for (int64_t i = 0; i < n / 256; i++) {                                                        \
+            float d = _cvtsh_ss(wb[i].d);                                                              \
+            __m256i q[8];                                                                              \
+            for (int h = 0; h < 2; h++) {                                                              \
+                const uint8_t *ql = wb[i].ql + 64 * h, *qh = wb[i].qh + 32 * h;                        \
+                __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);                                  \
+                __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));                           \
+                __m256i hh = _mm256_loadu_si256((const __m256i *)qh);                                  \
+                q[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, m4),                               \
+                                               _mm256_slli_epi16(_mm256_and_si256(hh, m3), 4));        \
+                q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, m4),                               \
+                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hh, 2), m3), 4)); \
+                q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),         \
+                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hh, 4), m3), 4)); \
+                q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),         \
+                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hh, 6), m3), 4)); \
+            }                                                                                          \
+            /* 8 groups of 32 codes; each group has two int8 scales (16 + 16) */                       \
+            __m256i scv[8];                                                                            \
+            for (int g = 0; g < 8; g++)                                                                \
+                scv[g] = _mm256_setr_epi32(wb[i].scales[2 * g], wb[i].scales[2 * g], wb[i].scales[2 * g], \
+                                           wb[i].scales[2 * g], wb[i].scales[2 * g + 1], wb[i].scales[2 * g + 1], \
+                                           wb[i].scales[2 * g + 1], wb[i].scales[2 * g + 1]);          \
+            for (int r = 0; r < nr; r++) {                                                             \
+                const el_act_q8k *a = (const el_act_q8k *)ACT(act, st, r) + i;                         \
+                __m256i s32 = _mm256_setzero_si256();                                                  \
+                for (int g = 0; g < 8; g++) {                                                          \
+                    __m256i p = DOT(q[g], _mm256_loadu_si256((const __m256i *)(a->qs + 32 * g)));      \
+                    s32 = _mm256_add_epi32(s32, _mm256_mullo_epi32(p, scv[g]));                        \
+                }                                                                                      \
+                int32_t off = 0;                                                                       \
+                for (int g = 0; g < 16; g++) off += wb[i].scales[g] * a->bsums[g];                     \
+                s32 = _mm256_sub_epi32(s32, _mm256_setr_epi32(32 * off, 0, 0, 0, 0, 0, 0, 0));         \
+                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * a->d), _mm256_cvtepi32_ps(s32), acc[r]);  \
+            }                                                                                          \
+        }                                                                                              \
+        for (int r = 0; r < nr; r++) out[r] = hsum8(acc[r]);                                           \
+    }
+
+Q6K_KERNEL(q6_K_avx2, T_AVX2, dot_avx2)
+Q6K_KERNEL(q6_K_vnni, T_VNNI, dot_vnni)
+#define HAVE_X86_KERNELS 1
+#endif
+
+/* ---- dispatch --------------------------------------------------------------- */
+
+el_qdot_fn el_qdot_get(el_type t, el_qdot_isa isa)
+{
+#ifdef HAVE_X86_KERNELS
+    if (isa == EL_ISA_VNNI) {
+        switch (t) {
+        case EL_TYPE_Q8_0: return q8_0_vnni;
+        case EL_TYPE_Q4_0: return q4_0_vnni;
+        case EL_TYPE_Q5_0: return q5_0_vnni;
+        case EL_TYPE_Q4_K: return q4_K_vnni;
+        case EL_TYPE_Q6_K: return q6_K_vnni;
+        default: return NULL;
+        }
+    }
+    if (isa == EL_ISA_AVX2) {
+        switch (t) {
+        case EL_TYPE_Q8_0: return q8_0_avx2;
+        case EL_TYPE_Q4_0: return q4_0_avx2;
+        case EL_TYPE_Q5_0: return q5_0_avx2;
+        case EL_TYPE_Q4_K: return q4_K_avx2;
+        case EL_TYPE_Q6_K: return q6_K_avx2;
+        default: return NULL;
+        }
+    }
+#endif
+    if (isa != EL_ISA_SCALAR) return NULL;
+    switch (t) {
+    case EL_TYPE_Q8_0: return q8_0_scalar;
+    case EL_TYPE_Q4_0: return q4_0_scalar;
+    case EL_TYPE_Q5_0: return q5_0_scalar;
+    case EL_TYPE_Q4_K: return q4_K_scalar;
+    case EL_TYPE_Q6_K: return q6_K_scalar;
+    default: return NULL;
+    }
+}
+
+el_qdot_isa el_qdot_best_isa(void)
+{
+    const char *force = getenv("EL_KERNELS");
+    const el_cpu_features *f = el_cpu();
+    el_qdot_isa best = EL_ISA_SCALAR;
+#ifdef HAVE_X86_KERNELS
+    if (f->avx2 && f->fma && f->f16c) best = EL_ISA_AVX2;
+    if (best == EL_ISA_AVX2 && f->avx512f && f->avx512vl && f->avx512vnni) best = EL_ISA_VNNI;
+#else
+    (void)f;
+#endif
+    if (force) {
+        if (strcmp(force, "scalar") == 0) return EL_ISA_SCALAR;
+        if (strcmp(force, "avx2") == 0 && best >= EL_ISA_AVX2) return EL_ISA_AVX2;
+        if (strcmp(force, "vnni") == 0 && best >= EL_ISA_VNNI) return EL_ISA_VNNI;
+    }
+    return best;
+}
+
+const char *el_qdot_isa_name(el_qdot_isa isa)
+{
+    return isa == EL_ISA_VNNI ? "avx512-vnni" : isa == EL_ISA_AVX2 ? "avx2" : "scalar";
+}
