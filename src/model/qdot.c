@@ -215,19 +215,20 @@ static void q6_K_scalar(int64_t n, const void *w, const void *act, size_t st, in
 #include <immintrin.h>
 
 #define T_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define ALWAYS_PRE static inline __attribute__((always_inline))
 #define T_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
 
 /* 32 codes u (0..255) x 32 signed s -> 8 int32 lanes */
-static inline T_AVX2 __m256i dot_avx2(__m256i u, __m256i s)
+ALWAYS_PRE T_AVX2 __m256i dot_avx2(__m256i u, __m256i s)
 {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 }
-static inline T_VNNI __m256i dot_vnni(__m256i u, __m256i s)
+ALWAYS_PRE T_VNNI __m256i dot_vnni(__m256i u, __m256i s)
 {
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
 }
 
-static inline T_AVX2 float hsum8(__m256 v)
+ALWAYS_PRE T_AVX2 float hsum8(__m256 v)
 {
     __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     x = _mm_add_ps(x, _mm_movehl_ps(x, x));
@@ -235,14 +236,14 @@ static inline T_AVX2 float hsum8(__m256 v)
     return _mm_cvtss_f32(x);
 }
 
-static inline T_AVX2 __m256i unpack_q4(const uint8_t *qs16)
+ALWAYS_PRE T_AVX2 __m256i unpack_q4(const uint8_t *qs16)
 {
     __m128i b = _mm_loadu_si128((const __m128i *)qs16);
     __m256i x = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
     return _mm256_and_si256(x, _mm256_set1_epi8(15));
 }
 
-static inline T_AVX2 __m256i unpack_q5(const uint8_t *blk)
+ALWAYS_PRE T_AVX2 __m256i unpack_q5(const uint8_t *blk)
 {
     /* low nibbles + bit j of qh in bit 4 of byte j */
     __m256i lo = unpack_q4(blk + 6);
@@ -256,32 +257,52 @@ static inline T_AVX2 __m256i unpack_q5(const uint8_t *blk)
     return _mm256_or_si256(lo, _mm256_and_si256(bytes, _mm256_set1_epi8(16)));
 }
 
-/* Generates the legacy-type kernels for one ISA. CODES(blk) gives the 32
- * unsigned codes; OFF is the weight's zero point; Q8 marks q8_0 (signed codes). */
+/* Each kernel body takes the row count NR as a compile-time constant (the
+ * dispatcher below instantiates 1..4), so the per-row accumulators stay in
+ * registers. */
+#define ALWAYS static inline __attribute__((always_inline))
+
+/* Legacy types. CODES gives the 32 unsigned (or, for q8_0, signed) codes of a
+ * block; OFF is the weight's zero point. */
 #define LEGACY_KERNEL(NAME, TGT, DOT, BSZ, CODES, OFF, Q8)                                              \
-    static TGT void NAME(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)      \
+    ALWAYS TGT void NAME##_body(int64_t n, const void *w, const void *act, size_t st, float *out, const int NR) \
     {                                                                                                  \
         const uint8_t *wb = w;                                                                         \
-        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;                      \
+        const el_act_q8 *a0 = ACT(act, st, 0), *a1 = ACT(act, st, NR > 1 ? 1 : 0);                     \
+        const el_act_q8 *a2 = ACT(act, st, NR > 2 ? 2 : 0), *a3 = ACT(act, st, NR > 3 ? 3 : 0);        \
         int64_t nb = n / 32;                                                                           \
         for (int64_t i = 0; i < nb; i++, wb += BSZ) {                                                  \
-            float dw = _cvtsh_ss(*(const uint16_t *)wb);                                               \
-            __m256i u = CODES;                                                                         \
-            __m256i sgn = u;                                                                           \
-            if (Q8) {                                                                                  \
-                sgn = u; /* signed weights */                                                          \
-                u = _mm256_sign_epi8(sgn, sgn);                                                        \
-            }                                                                                          \
-            for (int r = 0; r < nr; r++) {                                                             \
-                const el_act_q8 *a = (const el_act_q8 *)ACT(act, st, r) + i;                           \
-                __m256i s = _mm256_loadu_si256((const __m256i *)a->qs);                                \
-                if (Q8) s = _mm256_sign_epi8(s, sgn);                                                  \
-                __m256i p = DOT(u, s);                                                                 \
-                if (OFF) p = _mm256_sub_epi32(p, _mm256_setr_epi32(OFF * a->sum, 0, 0, 0, 0, 0, 0, 0)); \
-                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * a->d), _mm256_cvtepi32_ps(p), acc[r]);    \
+            __m256 dw = _mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)wb));                              \
+            __m256i u = CODES, sg = u;                                                                 \
+            if (Q8) u = _mm256_sign_epi8(sg, sg);                                                      \
+            _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) {                                     \
+                const el_act_q8 *a = (r == 0 ? a0 : r == 1 ? a1 : r == 2 ? a2 : a3) + i;               \
+                __m256i sv = _mm256_loadu_si256((const __m256i *)a->qs);                               \
+                if (Q8) sv = _mm256_sign_epi8(sv, sg);                                                 \
+                __m256i p = DOT(u, sv);                                                                \
+                __m256 f = _mm256_cvtepi32_ps(p);                                                      \
+                if (OFF) f = _mm256_sub_ps(f, _mm256_setr_ps((float)(OFF * a->sum), 0, 0, 0, 0, 0, 0, 0)); \
+                __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(a->d));                                   \
+                if (r == 0) acc0 = _mm256_fmadd_ps(sc, f, acc0);                                       \
+                if (r == 1) acc1 = _mm256_fmadd_ps(sc, f, acc1);                                       \
+                if (r == 2) acc2 = _mm256_fmadd_ps(sc, f, acc2);                                       \
+                if (r == 3) acc3 = _mm256_fmadd_ps(sc, f, acc3);                                       \
             }                                                                                          \
         }                                                                                              \
-        for (int r = 0; r < nr; r++) out[r] = hsum8(acc[r]);                                           \
+        out[0] = hsum8(acc0);                                                                          \
+        if (NR > 1) out[1] = hsum8(acc1);                                                              \
+        if (NR > 2) out[2] = hsum8(acc2);                                                              \
+        if (NR > 3) out[3] = hsum8(acc3);                                                              \
+    }                                                                                                  \
+    static TGT void NAME(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)      \
+    {                                                                                                  \
+        switch (nr) {                                                                                  \
+        case 1: NAME##_body(n, w, act, st, out, 1); break;                                             \
+        case 2: NAME##_body(n, w, act, st, out, 2); break;                                             \
+        case 3: NAME##_body(n, w, act, st, out, 3); break;                                             \
+        default: NAME##_body(n, w, act, st, out, 4); break;                                            \
+        }                                                                                              \
     }
 
 LEGACY_KERNEL(q8_0_avx2, T_AVX2, dot_avx2, 34, _mm256_loadu_si256((const __m256i *)(wb + 2)), 0, 1)
@@ -291,9 +312,20 @@ LEGACY_KERNEL(q4_0_vnni, T_VNNI, dot_vnni, 18, unpack_q4(wb + 2), 8, 0)
 LEGACY_KERNEL(q5_0_avx2, T_AVX2, dot_avx2, 22, unpack_q5(wb), 16, 0)
 LEGACY_KERNEL(q5_0_vnni, T_VNNI, dot_vnni, 22, unpack_q5(wb), 16, 0)
 
-/* q4_K: per 64-element chunk, low nibbles are sub-block 2j, high 2j+1 */
-#define Q4K_KERNEL(NAME, TGT, DOT)                                                                      \
+/* k-quants: the super-block's codes are unpacked once and meet NR rows */
+#define KQ_DISPATCH(NAME, TGT)                                                                          \
     static TGT void NAME(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)      \
+    {                                                                                                  \
+        switch (nr) {                                                                                  \
+        case 1: NAME##_body(n, w, act, st, out, 1); break;                                             \
+        case 2: NAME##_body(n, w, act, st, out, 2); break;                                             \
+        case 3: NAME##_body(n, w, act, st, out, 3); break;                                             \
+        default: NAME##_body(n, w, act, st, out, 4); break;                                            \
+        }                                                                                              \
+    }
+
+#define Q4K_KERNEL(NAME, TGT, DOT)                                                                      \
+    ALWAYS TGT void NAME##_body(int64_t n, const void *w, const void *act, size_t st, float *out, const int NR) \
     {                                                                                                  \
         const el_block_q4_K *wb = w;                                                                   \
         __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
@@ -309,10 +341,10 @@ LEGACY_KERNEL(q5_0_vnni, T_VNNI, dot_vnni, 22, unpack_q5(wb), 16, 0)
                 q[2 * j] = _mm256_and_si256(raw, m4);                                                  \
                 q[2 * j + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);                        \
             }                                                                                          \
-            for (int r = 0; r < nr; r++) {                                                             \
+            _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) {                                     \
                 const el_act_q8k *a = (const el_act_q8k *)ACT(act, st, r) + i;                         \
                 __m256i s32 = _mm256_setzero_si256();                                                  \
-                for (int j = 0; j < 8; j++) {                                                          \
+                _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) {                                  \
                     __m256i p = DOT(q[j], _mm256_loadu_si256((const __m256i *)(a->qs + 32 * j)));      \
                     s32 = _mm256_add_epi32(s32, _mm256_mullo_epi32(p, _mm256_set1_epi32(sc[j])));      \
                 }                                                                                      \
@@ -322,15 +354,16 @@ LEGACY_KERNEL(q5_0_vnni, T_VNNI, dot_vnni, 22, unpack_q5(wb), 16, 0)
                 accm[r] += dmin * a->d * (float)summ;                                                  \
             }                                                                                          \
         }                                                                                              \
-        for (int r = 0; r < nr; r++) out[r] = hsum8(acc[r]) - accm[r];                                 \
-    }
+        for (int r = 0; r < NR; r++) out[r] = hsum8(acc[r]) - accm[r];                                 \
+    }                                                                                                  \
+    KQ_DISPATCH(NAME, TGT)
 
 Q4K_KERNEL(q4_K_avx2, T_AVX2, dot_avx2)
 Q4K_KERNEL(q4_K_vnni, T_VNNI, dot_vnni)
 
 /* q6_K: codes 0..63 (zero point 32), int8 scale per 16 */
 #define Q6K_KERNEL(NAME, TGT, DOT)                                                                      \
-    static TGT void NAME(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)      \
+    ALWAYS TGT void NAME##_body(int64_t n, const void *w, const void *act, size_t st, float *out, const int NR) \
     {                                                                                                  \
         const el_block_q6_K *wb = w;                                                                   \
         __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
@@ -352,27 +385,27 @@ Q4K_KERNEL(q4_K_vnni, T_VNNI, dot_vnni)
                 q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),         \
                                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hh, 6), m3), 4)); \
             }                                                                                          \
-            /* 8 groups of 32 codes; each group has two int8 scales (16 + 16) */                       \
             __m256i scv[8];                                                                            \
+            const int8_t *sc8 = wb[i].scales;                                                          \
             for (int g = 0; g < 8; g++)                                                                \
-                scv[g] = _mm256_setr_epi32(wb[i].scales[2 * g], wb[i].scales[2 * g], wb[i].scales[2 * g], \
-                                           wb[i].scales[2 * g], wb[i].scales[2 * g + 1], wb[i].scales[2 * g + 1], \
-                                           wb[i].scales[2 * g + 1], wb[i].scales[2 * g + 1]);          \
-            for (int r = 0; r < nr; r++) {                                                             \
+                scv[g] = _mm256_setr_epi32(sc8[2 * g], sc8[2 * g], sc8[2 * g], sc8[2 * g], sc8[2 * g + 1], \
+                                           sc8[2 * g + 1], sc8[2 * g + 1], sc8[2 * g + 1]);             \
+            _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) {                                     \
                 const el_act_q8k *a = (const el_act_q8k *)ACT(act, st, r) + i;                         \
                 __m256i s32 = _mm256_setzero_si256();                                                  \
-                for (int g = 0; g < 8; g++) {                                                          \
+                _Pragma("GCC unroll 8") for (int g = 0; g < 8; g++) {                                  \
                     __m256i p = DOT(q[g], _mm256_loadu_si256((const __m256i *)(a->qs + 32 * g)));      \
                     s32 = _mm256_add_epi32(s32, _mm256_mullo_epi32(p, scv[g]));                        \
                 }                                                                                      \
                 int32_t off = 0;                                                                       \
-                for (int g = 0; g < 16; g++) off += wb[i].scales[g] * a->bsums[g];                     \
+                for (int g = 0; g < 16; g++) off += sc8[g] * a->bsums[g];                              \
                 s32 = _mm256_sub_epi32(s32, _mm256_setr_epi32(32 * off, 0, 0, 0, 0, 0, 0, 0));         \
                 acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * a->d), _mm256_cvtepi32_ps(s32), acc[r]);  \
             }                                                                                          \
         }                                                                                              \
-        for (int r = 0; r < nr; r++) out[r] = hsum8(acc[r]);                                           \
-    }
+        for (int r = 0; r < NR; r++) out[r] = hsum8(acc[r]);                                           \
+    }                                                                                                  \
+    KQ_DISPATCH(NAME, TGT)
 
 Q6K_KERNEL(q6_K_avx2, T_AVX2, dot_avx2)
 Q6K_KERNEL(q6_K_vnni, T_VNNI, dot_vnni)
