@@ -145,6 +145,27 @@ static void test_tiny_qwen2(void **state)
     check_set("tiny-qwen2", "reference/tiny-qwen2/tiny-qwen2.gguf", 3, 32, 2, EL_TYPE_F32);
 }
 
+/* Regression: a context shorter than the head dimension (the flash path keeps
+ * its F16 accumulator in the score scratch, which must hold head_dim halves). */
+static void test_tiny_context(void **state)
+{
+    (void)state;
+    char *path = tu_shared("reference/tiny-llama3/tiny-llama3.gguf");
+    el_err err;
+    el_model *m = el_model_load(path, &err);
+    if (!m) fail_msg("%s", err.msg);
+    el_context *c = el_context_new(m, 3, 2, &err);
+    assert_non_null(c);
+    int32_t t[3] = {556, 10, 20};
+    assert_int_equal(el_decode(c, t, 2, 0, true, &err), 0);
+    assert_int_equal(el_decode(c, t + 2, 1, 2, false, &err), 0);
+    assert_int_equal(el_decode(c, t, 1, 3, false, &err), -1);   /* context full */
+    assert_non_null(strstr(err.msg, "context full"));
+    el_context_free(c);
+    el_model_free(m);
+    free(path);
+}
+
 int main(void)
 {
     printf("# tiny-bert (encoder) and tiny-qwen2vl (vision) are other issues' sets: not run here\n");
@@ -153,6 +174,7 @@ int main(void)
         cmocka_unit_test(test_stories260k_threads),
         cmocka_unit_test(test_tiny_llama3),
         cmocka_unit_test(test_tiny_qwen2),
+        cmocka_unit_test(test_tiny_context),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -118,7 +118,8 @@ struct el_context {
     /* batch scratch, grown on demand to `cap` rows */
     int cap;
     float *x, *xb, *q, *k, *v, *att, *hb, *hb2;
-    float *scores;              /* [n_threads][n_ctx] */
+    float *scores;              /* [n_threads][score_stride] */
+    int score_stride;
     float *logits;              /* [logit_rows][n_vocab] */
     int logit_cap, logit_first, logit_rows;
 };
@@ -197,7 +198,9 @@ el_context *el_context_new_ex(el_model *m, const el_context_params *prm, el_err 
     if (!c->tp) goto fail;
     c->k_cache = malloc(kv_bytes / 2);
     c->v_cache = malloc(kv_bytes / 2);
-    c->scores = malloc((size_t)el_threads_count(c->tp) * (size_t)n_ctx * sizeof(float));
+    /* per thread: n_ctx scores, which the flash path reuses as head_dim halves */
+    c->score_stride = n_ctx > hp->head_dim ? n_ctx : hp->head_dim;
+    c->scores = malloc((size_t)el_threads_count(c->tp) * (size_t)c->score_stride * sizeof(float));
     c->qh = malloc((size_t)el_threads_count(c->tp) * (size_t)hp->head_dim * sizeof(float));
     if (!c->k_cache || !c->v_cache || !c->scores || !c->qh) {
         el_errf(err, "out of memory for %s (%.1f MiB)", what, (double)kv_bytes / (1 << 20));
@@ -292,7 +295,7 @@ static void attention_items(void *arg, int64_t b, int64_t e, int ith)
     size_t layer_off = (size_t)j->layer * c->n_ctx * kvd;
     const float *kc = (const float *)c->k_cache + layer_off, *vc = (const float *)c->v_cache + layer_off;
     const uint16_t *kh = (const uint16_t *)c->k_cache + layer_off, *vh = (const uint16_t *)c->v_cache + layer_off;
-    float *sc = c->scores + (size_t)ith * c->n_ctx;
+    float *sc = c->scores + (size_t)ith * c->score_stride;
     float *qbuf = c->qh + (size_t)ith * hd;
     for (int64_t item = b; item < e; item++) {
         int i = (int)(item / hp->n_head), h = (int)(item % hp->n_head), kvh = h / group;

@@ -335,6 +335,12 @@ LEGACY_KERNEL(q5_0_vnni, T_VNNI, dot_vnni, 22, unpack_q5(wb), 16, 0)
             int sc[8], mn[8];                                                                          \
             for (int j = 0; j < 8; j++) scale_min_k4(j, wb[i].scales, &sc[j], &mn[j]);                 \
             float d = _cvtsh_ss(wb[i].d), dmin = _cvtsh_ss(wb[i].dmin);                                \
+            __m256i sc16[8];                                                                           \
+            for (int j = 0; j < 8; j++) sc16[j] = _mm256_set1_epi16((short)sc[j]);                     \
+            __m128i mn16lo = _mm_setr_epi16((short)mn[0], (short)mn[0], (short)mn[1], (short)mn[1],    \
+                                            (short)mn[2], (short)mn[2], (short)mn[3], (short)mn[3]);   \
+            __m128i mn16hi = _mm_setr_epi16((short)mn[4], (short)mn[4], (short)mn[5], (short)mn[5],    \
+                                            (short)mn[6], (short)mn[6], (short)mn[7], (short)mn[7]);   \
             __m256i q[8];                                                                              \
             for (int j = 0; j < 4; j++) {                                                              \
                 __m256i raw = _mm256_loadu_si256((const __m256i *)(wb[i].qs + 32 * j));                \
@@ -345,11 +351,15 @@ LEGACY_KERNEL(q5_0_vnni, T_VNNI, dot_vnni, 22, unpack_q5(wb), 16, 0)
                 const el_act_q8k *a = (const el_act_q8k *)ACT(act, st, r) + i;                         \
                 __m256i s32 = _mm256_setzero_si256();                                                  \
                 _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) {                                  \
-                    __m256i p = DOT(q[j], _mm256_loadu_si256((const __m256i *)(a->qs + 32 * j)));      \
-                    s32 = _mm256_add_epi32(s32, _mm256_mullo_epi32(p, _mm256_set1_epi32(sc[j])));      \
+                    /* u8 x s8 -> pairs in int16 (<= 2*15*127), then x scale and pair-summed in int32 */ \
+                    __m256i p16 = _mm256_maddubs_epi16(q[j], _mm256_loadu_si256((const __m256i *)(a->qs + 32 * j))); \
+                    s32 = _mm256_add_epi32(s32, _mm256_madd_epi16(p16, sc16[j]));                       \
                 }                                                                                      \
-                int32_t summ = 0;                                                                      \
-                for (int j = 0; j < 8; j++) summ += mn[j] * (a->bsums[2 * j] + a->bsums[2 * j + 1]);   \
+                __m128i bs = _mm_madd_epi16(_mm_loadu_si128((const __m128i *)a->bsums), mn16lo);       \
+                bs = _mm_add_epi32(bs, _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(a->bsums + 8)), mn16hi)); \
+                bs = _mm_add_epi32(bs, _mm_shuffle_epi32(bs, 0x4e));                                   \
+                bs = _mm_add_epi32(bs, _mm_shuffle_epi32(bs, 0xb1));                                   \
+                int32_t summ = _mm_cvtsi128_si32(bs);                                                  \
                 acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * a->d), _mm256_cvtepi32_ps(s32), acc[r]);  \
                 accm[r] += dmin * a->d * (float)summ;                                                  \
             }                                                                                          \
@@ -388,14 +398,13 @@ Q4K_KERNEL(q4_K_vnni, T_VNNI, dot_vnni)
             __m256i scv[8];                                                                            \
             const int8_t *sc8 = wb[i].scales;                                                          \
             for (int g = 0; g < 8; g++)                                                                \
-                scv[g] = _mm256_setr_epi32(sc8[2 * g], sc8[2 * g], sc8[2 * g], sc8[2 * g], sc8[2 * g + 1], \
-                                           sc8[2 * g + 1], sc8[2 * g + 1], sc8[2 * g + 1]);             \
+                scv[g] = _mm256_set_m128i(_mm_set1_epi16(sc8[2 * g + 1]), _mm_set1_epi16(sc8[2 * g]));  \
             _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) {                                     \
                 const el_act_q8k *a = (const el_act_q8k *)ACT(act, st, r) + i;                         \
                 __m256i s32 = _mm256_setzero_si256();                                                  \
                 _Pragma("GCC unroll 8") for (int g = 0; g < 8; g++) {                                  \
-                    __m256i p = DOT(q[g], _mm256_loadu_si256((const __m256i *)(a->qs + 32 * g)));      \
-                    s32 = _mm256_add_epi32(s32, _mm256_mullo_epi32(p, scv[g]));                        \
+                    __m256i p16 = _mm256_maddubs_epi16(q[g], _mm256_loadu_si256((const __m256i *)(a->qs + 32 * g))); \
+                    s32 = _mm256_add_epi32(s32, _mm256_madd_epi16(p16, scv[g]));                        \
                 }                                                                                      \
                 int32_t off = 0;                                                                       \
                 for (int g = 0; g < 16; g++) off += sc8[g] * a->bsums[g];                              \
