@@ -332,15 +332,21 @@ LEGACY_KERNEL(q5_0_vnni, T_VNNI, dot_vnni, 22, unpack_q5(wb), 16, 0)
         float accm[4] = {0, 0, 0, 0};                                                                  \
         const __m256i m4 = _mm256_set1_epi8(15);                                                       \
         for (int64_t i = 0; i < n / 256; i++) {                                                        \
-            int sc[8], mn[8];                                                                          \
-            for (int j = 0; j < 8; j++) scale_min_k4(j, wb[i].scales, &sc[j], &mn[j]);                 \
+            /* the 12 scale bytes -> 8 six-bit scales (bytes 0..7) and 8 mins (8..15) */      \
+            uint32_t u32[4];                                                                           \
+            memcpy(u32, wb[i].scales, 12);                                                             \
+            u32[3] = ((u32[2] >> 4) & 0x0f0f0f0f) | (((u32[1] >> 6) & 0x03030303) << 4);             \
+            uint32_t mins_lo = u32[1] & 0x3f3f3f3f;                                                    \
+            u32[1] = (u32[2] & 0x0f0f0f0f) | (((u32[0] >> 6) & 0x03030303) << 4);                     \
+            u32[2] = mins_lo;                                                                          \
+            u32[0] &= 0x3f3f3f3f;                                                                      \
+            __m128i smb = _mm_loadu_si128((const __m128i *)u32);                                       \
+            __m128i sc16x8 = _mm_cvtepu8_epi16(smb);                 /* 8 scales as int16 */          \
+            __m128i mn16x8 = _mm_cvtepu8_epi16(_mm_srli_si128(smb, 8)); /* 8 mins as int16 */        \
             float d = _cvtsh_ss(wb[i].d), dmin = _cvtsh_ss(wb[i].dmin);                                \
             __m256i sc16[8];                                                                           \
-            for (int j = 0; j < 8; j++) sc16[j] = _mm256_set1_epi16((short)sc[j]);                     \
-            __m128i mn16lo = _mm_setr_epi16((short)mn[0], (short)mn[0], (short)mn[1], (short)mn[1],    \
-                                            (short)mn[2], (short)mn[2], (short)mn[3], (short)mn[3]);   \
-            __m128i mn16hi = _mm_setr_epi16((short)mn[4], (short)mn[4], (short)mn[5], (short)mn[5],    \
-                                            (short)mn[6], (short)mn[6], (short)mn[7], (short)mn[7]);   \
+            _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++)                                        \
+                sc16[j] = _mm256_broadcastsi128_si256(_mm_shuffle_epi8(sc16x8, _mm_set1_epi16((short)(0x0100 + 0x0202 * j)))); \
             __m256i q[8];                                                                              \
             for (int j = 0; j < 4; j++) {                                                              \
                 __m256i raw = _mm256_loadu_si256((const __m256i *)(wb[i].qs + 32 * j));                \
@@ -355,8 +361,9 @@ LEGACY_KERNEL(q5_0_vnni, T_VNNI, dot_vnni, 22, unpack_q5(wb), 16, 0)
                     __m256i p16 = _mm256_maddubs_epi16(q[j], _mm256_loadu_si256((const __m256i *)(a->qs + 32 * j))); \
                     s32 = _mm256_add_epi32(s32, _mm256_madd_epi16(p16, sc16[j]));                       \
                 }                                                                                      \
-                __m128i bs = _mm_madd_epi16(_mm_loadu_si128((const __m128i *)a->bsums), mn16lo);       \
-                bs = _mm_add_epi32(bs, _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(a->bsums + 8)), mn16hi)); \
+                __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a->bsums),             \
+                                               _mm_loadu_si128((const __m128i *)(a->bsums + 8)));       \
+                __m128i bs = _mm_madd_epi16(pairs, mn16x8);                                            \
                 bs = _mm_add_epi32(bs, _mm_shuffle_epi32(bs, 0x4e));                                   \
                 bs = _mm_add_epi32(bs, _mm_shuffle_epi32(bs, 0xb1));                                   \
                 int32_t summ = _mm_cvtsi128_si32(bs);                                                  \
@@ -397,8 +404,14 @@ Q4K_KERNEL(q4_K_vnni, T_VNNI, dot_vnni)
             }                                                                                          \
             __m256i scv[8];                                                                            \
             const int8_t *sc8 = wb[i].scales;                                                          \
-            for (int g = 0; g < 8; g++)                                                                \
-                scv[g] = _mm256_set_m128i(_mm_set1_epi16(sc8[2 * g + 1]), _mm_set1_epi16(sc8[2 * g]));  \
+            __m128i s16lo = _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)sc8));               \
+            __m128i s16hi = _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(sc8 + 8)));         \
+            _Pragma("GCC unroll 8") for (int g = 0; g < 8; g++) {                                      \
+                __m128i src = g < 4 ? s16lo : s16hi;                                                   \
+                int k = 2 * (g & 3);                                                                   \
+                scv[g] = _mm256_set_m128i(_mm_shuffle_epi8(src, _mm_set1_epi16((short)(0x0100 + 0x0202 * (k + 1)))), \
+                                          _mm_shuffle_epi8(src, _mm_set1_epi16((short)(0x0100 + 0x0202 * k)))); \
+            }                                                                                          \
             _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) {                                     \
                 const el_act_q8k *a = (const el_act_q8k *)ACT(act, st, r) + i;                         \
                 __m256i s32 = _mm256_setzero_si256();                                                  \
