@@ -145,6 +145,34 @@ static void test_tiny_qwen2(void **state)
     check_set("tiny-qwen2", "reference/tiny-qwen2/tiny-qwen2.gguf", 3, 32, 2, EL_TYPE_F32);
 }
 
+/* The F16 cache with llama.cpp's default attention, on the long tiny-llama3
+ * prompt (669 tokens: the batched F32-softmax path), against the F32-cache
+ * reference: the README allows 5e-2 for an F16 cache. */
+static void test_f16_cache_long_prompt(void **state)
+{
+    (void)state;
+    char *path = tu_shared("reference/tiny-llama3/tiny-llama3.gguf");
+    el_err err;
+    el_model *m = el_model_load(path, &err);
+    if (!m) fail_msg("%s", err.msg);
+    size_t np, nlog;
+    int32_t *prompt = read_ints("tiny-llama3", 3, "prompt_tokens", &np);
+    float *ref = read_f32("tiny-llama3", 3, "prompt_logits", &nlog);
+    el_context *c = el_context_new(m, (int)np, 2, &err);
+    assert_non_null(c);
+    assert_int_equal(el_decode(c, prompt, (int)np, 0, true, &err), 0);
+    double dmax = 0;
+    for (size_t i = 0; i < np; i++) {
+        const float *lg = el_get_logits(c, (int)i);
+        for (int v = 0; v < 567; v++) dmax = fmax(dmax, fabs((double)lg[v] - ref[i * 567 + v]));
+    }
+    printf("# tiny-llama3 p3 with F16 cache + flash attention: max |diff| %.3g vs the F32-cache reference (allowed 5e-2)\n", dmax);
+    assert_true(dmax <= 5e-2);
+    el_context_free(c);
+    el_model_free(m);
+    free(prompt), free(ref), free(path);
+}
+
 /* Regression: a context shorter than the head dimension (the flash path keeps
  * its F16 accumulator in the score scratch, which must hold head_dim halves). */
 static void test_tiny_context(void **state)
@@ -175,6 +203,7 @@ int main(void)
         cmocka_unit_test(test_tiny_llama3),
         cmocka_unit_test(test_tiny_qwen2),
         cmocka_unit_test(test_tiny_context),
+        cmocka_unit_test(test_f16_cache_long_prompt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

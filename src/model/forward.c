@@ -41,6 +41,14 @@ static void store_f16(uint16_t *dst, const float *x, int n)
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define T_F16C __attribute__((target("avx2,fma,f16c")))
+static inline __attribute__((always_inline)) T_F16C float hsum8_f16c(__m256 acc)
+{
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+}
+
 static T_F16C float dot_f32_f16_x86(const float *q, const uint16_t *k, int n)
 {
     __m256 acc = _mm256_setzero_ps();
@@ -79,10 +87,59 @@ static T_F16C void store_f16_x86(uint16_t *dst, const float *x, int n)
     for (int d = 0; d < n; d += 8)
         _mm_storeu_si128((__m128i *)(dst + d), _mm256_cvtps_ph(_mm256_loadu_ps(x + d), _MM_FROUND_TO_NEAREST_INT));
 }
+/* e^x for x <= 0, 8 lanes: x = n ln2 + r, e^r by a degree-6 polynomial,
+ * 2^n through the exponent bits (relative error ~2e-7; x < -87 gives 0) */
+static inline __attribute__((always_inline)) T_F16C __m256 exp_neg_x86(__m256 x)
+{
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 720);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+/* Prompt batches (llama.cpp switches to a tiled F32 kernel there too): scores
+ * in F32 against the F16 keys, one softmax, F32 sum over the F16 values. */
+static T_F16C void attend_f16_x86(const float *q, const uint16_t *k, const uint16_t *v, size_t stride, int np, int hd,
+                                  float scale, float *sc, float *o)
+{
+    float mx = -INFINITY;
+    for (int t = 0; t < np; t++) {
+        sc[t] = dot_f32_f16_x86(q, k + (size_t)t * stride, hd) * scale;
+        mx = sc[t] > mx ? sc[t] : mx;
+    }
+    __m256 vmx = _mm256_set1_ps(mx), vsum = _mm256_setzero_ps();
+    int t = 0;
+    for (; t + 8 <= np; t += 8) {
+        __m256 e = exp_neg_x86(_mm256_sub_ps(_mm256_loadu_ps(sc + t), vmx));
+        _mm256_storeu_ps(sc + t, e);
+        vsum = _mm256_add_ps(vsum, e);
+    }
+    float sum = hsum8_f16c(vsum);
+    for (; t < np; t++) sc[t] = expf(sc[t] - mx), sum += sc[t];
+    float inv = 1.0f / sum;
+    for (int d = 0; d < hd; d += 8) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int u = 0; u < np; u++)
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(sc[u]), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + (size_t)u * stride + d))), acc);
+        _mm256_storeu_ps(o + d, _mm256_mul_ps(acc, _mm256_set1_ps(inv)));
+    }
+}
 #define HAVE_F16C_PATH 1
 #endif
 
 typedef struct f16_ops {
+    /* prompt batches: o (hd) = softmax(scale * q.K[0..np)) . V[0..np), F32 math (NULL: none) */
+    void (*attend)(const float *q, const uint16_t *k, const uint16_t *v, size_t stride, int np, int hd, float scale,
+                   float *sc, float *o);
     float (*dot)(const float *, const uint16_t *, int);
     void (*scale)(uint16_t *, float, int);
     void (*mad)(uint16_t *, const uint16_t *, float, int);
@@ -94,16 +151,19 @@ typedef struct f16_ops {
  * scalar order, which is what matches llama.cpp on tiny models. */
 static f16_ops pick_f16_ops(int head_dim)
 {
-    f16_ops o = {dot_f32_f16, scale_f16, mad_f16, round_f16, store_f16};
+    f16_ops o = {NULL, dot_f32_f16, scale_f16, mad_f16, round_f16, store_f16};
 #ifdef HAVE_F16C_PATH
     const el_cpu_features *f = el_cpu();
     if (f->avx2 && f->fma && f->f16c && head_dim >= 16 && head_dim % 8 == 0 && !getenv("EL_KERNELS_SCALAR_ATTN"))
-        o = (f16_ops){dot_f32_f16_x86, scale_f16_x86, mad_f16_x86, round_f16_x86, store_f16_x86};
+        o = (f16_ops){attend_f16_x86, dot_f32_f16_x86, scale_f16_x86, mad_f16_x86, round_f16_x86, store_f16_x86};
 #else
     (void)head_dim;
 #endif
     return o;
 }
+
+/* batches of at least this many tokens use the F32 softmax of h.attend */
+#define EL_ATTN_TILE_MIN 32
 
 struct el_context {
     el_model *m;
@@ -307,6 +367,11 @@ static void attention_items(void *arg, int64_t b, int64_t e, int ith)
             q = qbuf;
         }
         float *o = c->att + (size_t)i * qd + (size_t)h * hd;
+        if (f16 && c->flash && c->h.attend && j->n >= EL_ATTN_TILE_MIN) {
+            c->h.attend(c->q + (size_t)i * qd + (size_t)h * hd, kh + (size_t)kvh * hd, vh + (size_t)kvh * hd,
+                        (size_t)kvd, p + 1, hd, scale, sc, o);
+            continue;
+        }
         if (f16 && c->flash) {
             /* llama.cpp's CPU flash attention: online softmax, V accumulated in F16 */
             uint16_t *acc = (uint16_t *)sc;   /* hd halves of scratch */

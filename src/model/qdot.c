@@ -34,13 +34,13 @@ size_t el_qdot_act_row_bytes(el_type t, int64_t n)
     return el_qdot_uses_k(t) ? (size_t)(n / 256) * sizeof(el_act_q8k) : (size_t)(n / 32) * sizeof(el_act_q8);
 }
 
-void el_qdot_quantize_act(el_type t, const float *x, void *dst, int64_t n)
+static void quantize_act_scalar(el_type t, const float *x, void *dst, int64_t n)
 {
     if (el_qdot_uses_k(t)) {
         el_act_q8k *b = dst;
         for (int64_t i = 0; i < n / 256; i++, x += 256) {
             float amax = 0;
-            for (int j = 0; j < 256; j++) amax = fmaxf(amax, fabsf(x[j]));
+            for (int j = 0; j < 256; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
             float d = amax / 127.0f, id = d > 0 ? 1.0f / d : 0.0f;
             b[i].d = d;
             for (int j = 0; j < 256; j++) b[i].qs[j] = (int8_t)lrintf(x[j] * id);
@@ -54,7 +54,7 @@ void el_qdot_quantize_act(el_type t, const float *x, void *dst, int64_t n)
         el_act_q8 *b = dst;
         for (int64_t i = 0; i < n / 32; i++, x += 32) {
             float amax = 0;
-            for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
+            for (int j = 0; j < 32; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
             float d = amax / 127.0f, id = d > 0 ? 1.0f / d : 0.0f;
             int s = 0;
             b[i].d = d;
@@ -433,6 +433,74 @@ Q6K_KERNEL(q6_K_avx2, T_AVX2, dot_avx2)
 Q6K_KERNEL(q6_K_vnni, T_VNNI, dot_vnni)
 #define HAVE_X86_KERNELS 1
 #endif
+
+#ifdef HAVE_X86_KERNELS
+/* 32 floats -> 32 int8 codes (round to nearest even, like lrintf), returns their sum */
+ALWAYS_PRE T_AVX2 int quant32_avx2(const float *x, float id, int8_t *q)
+{
+    __m256 m = _mm256_set1_ps(id);
+    __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x), m));
+    __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8), m));
+    __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 16), m));
+    __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 24), m));
+    __m256i sum = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+    __m256i p01 = _mm256_packs_epi32(i0, i1), p23 = _mm256_packs_epi32(i2, i3);
+    __m256i p = _mm256_packs_epi16(p01, p23);
+    p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)q, p);
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+ALWAYS_PRE T_AVX2 float amax_avx2(const float *x, int n)
+{
+    __m256 sign = _mm256_set1_ps(-0.0f), mx = _mm256_setzero_ps();
+    for (int j = 0; j < n; j += 8) mx = _mm256_max_ps(mx, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
+    __m128 v = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+    v = _mm_max_ps(v, _mm_movehl_ps(v, v));
+    v = _mm_max_ss(v, _mm_movehdup_ps(v));
+    return _mm_cvtss_f32(v);
+}
+
+static T_AVX2 void quantize_act_avx2(el_type t, const float *x, void *dst, int64_t n)
+{
+    if (el_qdot_uses_k(t)) {
+        el_act_q8k *b = dst;
+        for (int64_t i = 0; i < n / 256; i++, x += 256) {
+            float d = amax_avx2(x, 256) / 127.0f, id = d > 0 ? 1.0f / d : 0.0f;
+            b[i].d = d;
+            for (int g = 0; g < 8; g++) {
+                quant32_avx2(x + 32 * g, id, b[i].qs + 32 * g);
+                for (int h = 0; h < 2; h++) {
+                    int s = 0;
+                    for (int j = 0; j < 16; j++) s += b[i].qs[32 * g + 16 * h + j];
+                    b[i].bsums[2 * g + h] = (int16_t)s;
+                }
+            }
+        }
+    } else {
+        el_act_q8 *b = dst;
+        for (int64_t i = 0; i < n / 32; i++, x += 32) {
+            float d = amax_avx2(x, 32) / 127.0f, id = d > 0 ? 1.0f / d : 0.0f;
+            b[i].d = d;
+            b[i].sum = quant32_avx2(x, id, b[i].qs);
+        }
+    }
+}
+#endif
+
+void el_qdot_quantize_act(el_type t, const float *x, void *dst, int64_t n)
+{
+#ifdef HAVE_X86_KERNELS
+    if (el_qdot_best_isa() != EL_ISA_SCALAR) {
+        quantize_act_avx2(t, x, dst, n);
+        return;
+    }
+#endif
+    quantize_act_scalar(t, x, dst, n);
+}
 
 /* ---- dispatch --------------------------------------------------------------- */
 
