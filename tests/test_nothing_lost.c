@@ -115,6 +115,7 @@ static void test_kill_quantize_at_random_moments(void **state)
     }
     printf("# 12 kills: output was the old file %d times, the complete new file %d times, never truncated\n", n_old, n_new);
     free(old_bytes);
+    free(src), free(old), free(out), free(dir);
 }
 
 int main(void)

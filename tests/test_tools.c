@@ -126,6 +126,7 @@ static void test_synth_shapes(void **state)
     assert_non_null(syn);
     assert_true(syn->v.b);
     el_gguf_close(g);
+    free(path);
 
     /* Llama 3.2: rope_freqs holds Llama 3's factors: 1 for the highest
      * frequency, the scaling factor 32 for the lowest */
@@ -145,6 +146,7 @@ static void test_synth_shapes(void **state)
     assert_float_equal(rf[31], 32.0, 1e-4);
     for (int i = 1; i < 32; i++) assert_true(rf[i] >= rf[i - 1]);
     el_gguf_close(g);
+    free(path);
 }
 
 static void test_synth_deterministic_and_errors(void **state)
@@ -167,6 +169,7 @@ static void test_synth_deterministic_and_errors(void **state)
     assert_true(na == nb && memcmp(da, db, na) == 0);   /* same seed, same file */
     assert_true(na != nc || memcmp(da, dc, na) != 0);   /* other seed, other weights */
     free(da), free(db), free(dc);
+    free(a), free(b), free(c);
 
     assert_int_equal(tu_run(EL_BIN " synth --like gpt-5 -o /tmp/x.gguf", &out, &errs), 1);
     assert_non_null(strstr(errs, "unknown model 'gpt-5'"));
@@ -249,6 +252,7 @@ static void test_quantize_roundtrip(void **state)
         assert_int_equal(ft, (uint32_t)el_ftype_from_name(cases[c].name));
         assert_int_equal(gq->n_tensors, gs->n_tensors);
         free(x);
+        free(dst);
         free(ref);
         el_gguf_close(gq);
     }
@@ -261,6 +265,7 @@ static void test_quantize_roundtrip(void **state)
     assert_int_equal(tu_run(cmd, &out, &errs), 2);
     assert_non_null(strstr(errs, "q7_7"));
     free(out), free(errs);
+    free(src);
 }
 
 int main(void)
