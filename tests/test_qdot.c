@@ -32,7 +32,7 @@ static void test_kernels_vs_float_reference(void **state)
     printf("# best ISA here: %s\n", el_qdot_isa_name(best));
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         el_type t = types[ti];
-        double worst[3] = {0, 0, 0}, worst_vs_scalar = 0;
+        double worst[4] = {0, 0, 0, 0}, worst_vs_scalar = 0;
         for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
             int64_t n = sizes[si];
             float *w = malloc(n * sizeof *w), *wd = malloc(n * sizeof *wd), *x = malloc(4 * n * sizeof *x);
@@ -48,7 +48,7 @@ static void test_kernels_vs_float_reference(void **state)
             el_qdot_get(t, EL_ISA_SCALAR)(n, wq, aq, ar, 4, scalar_out);
             for (int isa = 0; isa <= (int)best; isa++) {
                 el_qdot_fn fn = el_qdot_get(t, (el_qdot_isa)isa);
-                assert_non_null(fn);
+                if (!fn) continue;   /* an ISA of the other architecture */
                 for (int nr = 1; nr <= 4; nr++) {
                     float out[4];
                     fn(n, wq, aq, ar, nr, out);
@@ -67,8 +67,8 @@ static void test_kernels_vs_float_reference(void **state)
             }
             free(w), free(wd), free(x), free(wq), free(aq);
         }
-        printf("# %-5s max |err| / sum|w x|: scalar %.2e, avx2 %.2e, vnni %.2e; SIMD vs scalar %.1e\n",
-               el_type_info(t)->name, worst[0], worst[1], worst[2], worst_vs_scalar);
+        printf("# %-5s max |err| / sum|w x|: scalar %.2e, avx2 %.2e, vnni %.2e, neon %.2e; SIMD vs scalar %.1e\n",
+               el_type_info(t)->name, worst[0], worst[1], worst[2], worst[3], worst_vs_scalar);
     }
 }
 

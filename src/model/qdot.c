@@ -502,10 +502,144 @@ void el_qdot_quantize_act(el_type t, const float *x, void *dst, int64_t n)
     quantize_act_scalar(t, x, dst, n);
 }
 
+
+/* ---- ARM: NEON with the dot-product extension (Cortex-A76, Apple M) --------- */
+
+#if defined(__aarch64__) && defined(__GNUC__)
+#include <arm_neon.h>
+#define T_NEON __attribute__((target("arch=armv8.2-a+dotprod")))
+
+static T_NEON void q8_0_neon(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)
+{
+    for (int r = 0; r < nr; r++) {
+        const el_act_q8 *a = ACT(act, st, r);
+        const uint8_t *wb = w;
+        float32x4_t acc = vdupq_n_f32(0);
+        for (int64_t i = 0; i < n / 32; i++, wb += 34) {
+            int32x4_t p = vdupq_n_s32(0);
+            p = vdotq_s32(p, vld1q_s8((const int8_t *)wb + 2), vld1q_s8(a[i].qs));
+            p = vdotq_s32(p, vld1q_s8((const int8_t *)wb + 18), vld1q_s8(a[i].qs + 16));
+            acc = vmlaq_n_f32(acc, vcvtq_f32_s32(p), h2f(wb) * a[i].d);
+        }
+        out[r] = vaddvq_f32(acc);
+    }
+}
+
+/* q4_0 / q5_0: codes minus the zero point as signed bytes */
+static T_NEON void q4_0_neon(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)
+{
+    const int8x16_t eight = vdupq_n_s8(8);
+    for (int r = 0; r < nr; r++) {
+        const el_act_q8 *a = ACT(act, st, r);
+        const uint8_t *wb = w;
+        float32x4_t acc = vdupq_n_f32(0);
+        for (int64_t i = 0; i < n / 32; i++, wb += 18) {
+            uint8x16_t raw = vld1q_u8(wb + 2);
+            int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(raw, vdupq_n_u8(15))), eight);
+            int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(raw, 4)), eight);
+            int32x4_t p = vdotq_s32(vdotq_s32(vdupq_n_s32(0), lo, vld1q_s8(a[i].qs)), hi, vld1q_s8(a[i].qs + 16));
+            acc = vmlaq_n_f32(acc, vcvtq_f32_s32(p), h2f(wb) * a[i].d);
+        }
+        out[r] = vaddvq_f32(acc);
+    }
+}
+
+static T_NEON void q5_0_neon(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)
+{
+    uint8_t u[32];
+    const int8x16_t sixteen = vdupq_n_s8(16);
+    for (int r = 0; r < nr; r++) {
+        const el_act_q8 *a = ACT(act, st, r);
+        const uint8_t *wb = w;
+        float32x4_t acc = vdupq_n_f32(0);
+        for (int64_t i = 0; i < n / 32; i++, wb += 22) {
+            codes_q5_0(wb, u);
+            int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vld1q_u8(u)), sixteen);
+            int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vld1q_u8(u + 16)), sixteen);
+            int32x4_t p = vdotq_s32(vdotq_s32(vdupq_n_s32(0), lo, vld1q_s8(a[i].qs)), hi, vld1q_s8(a[i].qs + 16));
+            acc = vmlaq_n_f32(acc, vcvtq_f32_s32(p), h2f(wb) * a[i].d);
+        }
+        out[r] = vaddvq_f32(acc);
+    }
+}
+
+static T_NEON void q4_K_neon(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)
+{
+    const el_block_q4_K *wb = w;
+    const uint8x16_t m4 = vdupq_n_u8(15);
+    for (int r = 0; r < nr; r++) {
+        float acc = 0;
+        for (int64_t i = 0; i < n / 256; i++) {
+            const el_act_q8k *a = (const el_act_q8k *)ACT(act, st, r) + i;
+            int sc[8], mn[8];
+            for (int j = 0; j < 8; j++) scale_min_k4(j, wb[i].scales, &sc[j], &mn[j]);
+            int32_t sumq = 0, summ = 0;
+            for (int j = 0; j < 4; j++) {
+                uint8x16_t r0 = vld1q_u8(wb[i].qs + 32 * j), r1 = vld1q_u8(wb[i].qs + 32 * j + 16);
+                const int8_t *q8 = a->qs + 64 * j;
+                int32x4_t pl = vdotq_s32(vdupq_n_s32(0), vreinterpretq_s8_u8(vandq_u8(r0, m4)), vld1q_s8(q8));
+                pl = vdotq_s32(pl, vreinterpretq_s8_u8(vandq_u8(r1, m4)), vld1q_s8(q8 + 16));
+                int32x4_t ph = vdotq_s32(vdupq_n_s32(0), vreinterpretq_s8_u8(vshrq_n_u8(r0, 4)), vld1q_s8(q8 + 32));
+                ph = vdotq_s32(ph, vreinterpretq_s8_u8(vshrq_n_u8(r1, 4)), vld1q_s8(q8 + 48));
+                sumq += sc[2 * j] * vaddvq_s32(pl) + sc[2 * j + 1] * vaddvq_s32(ph);
+            }
+            for (int j = 0; j < 8; j++) summ += mn[j] * (a->bsums[2 * j] + a->bsums[2 * j + 1]);
+            acc += h2f((const uint8_t *)&wb[i].d) * a->d * (float)sumq - h2f((const uint8_t *)&wb[i].dmin) * a->d * (float)summ;
+        }
+        out[r] = acc;
+    }
+}
+
+static T_NEON void q6_K_neon(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)
+{
+    const el_block_q6_K *wb = w;
+    const uint8x16_t m4 = vdupq_n_u8(15), m3 = vdupq_n_u8(3);
+    const int8x16_t off = vdupq_n_s8(32);
+    for (int r = 0; r < nr; r++) {
+        float acc = 0;
+        for (int64_t i = 0; i < n / 256; i++) {
+            const el_act_q8k *a = (const el_act_q8k *)ACT(act, st, r) + i;
+            int32_t s = 0;
+            for (int h = 0; h < 2; h++) {
+                const uint8_t *ql = wb[i].ql + 64 * h, *qh = wb[i].qh + 32 * h;
+                const int8_t *q8 = a->qs + 128 * h, *scl = wb[i].scales + 8 * h;
+                for (int k = 0; k < 2; k++) {   /* 16-byte halves of the 32-element rows */
+                    uint8x16_t l0 = vld1q_u8(ql + 16 * k), l1 = vld1q_u8(ql + 32 + 16 * k), hh = vld1q_u8(qh + 16 * k);
+                    int8x16_t q0 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vandq_u8(l0, m4), vshlq_n_u8(vandq_u8(hh, m3), 4))), off);
+                    int8x16_t q1 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vandq_u8(l1, m4), vshlq_n_u8(vandq_u8(vshrq_n_u8(hh, 2), m3), 4))), off);
+                    int8x16_t q2 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(l0, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(hh, 4), m3), 4))), off);
+                    int8x16_t q3 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(l1, 4), vshlq_n_u8(vshrq_n_u8(hh, 6), 4))), off);
+                    /* element l (+32, +64, +96) of this half uses scale (l/16) (+2, +4, +6) */
+                    s += scl[k + 0] * vaddvq_s32(vdotq_s32(vdupq_n_s32(0), q0, vld1q_s8(q8 + 16 * k)));
+                    s += scl[k + 2] * vaddvq_s32(vdotq_s32(vdupq_n_s32(0), q1, vld1q_s8(q8 + 32 + 16 * k)));
+                    s += scl[k + 4] * vaddvq_s32(vdotq_s32(vdupq_n_s32(0), q2, vld1q_s8(q8 + 64 + 16 * k)));
+                    s += scl[k + 6] * vaddvq_s32(vdotq_s32(vdupq_n_s32(0), q3, vld1q_s8(q8 + 96 + 16 * k)));
+                }
+            }
+            acc += h2f((const uint8_t *)&wb[i].d) * a->d * (float)s;
+        }
+        out[r] = acc;
+    }
+}
+#define HAVE_NEON_KERNELS 1
+#endif
+
 /* ---- dispatch --------------------------------------------------------------- */
 
 el_qdot_fn el_qdot_get(el_type t, el_qdot_isa isa)
 {
+#ifdef HAVE_NEON_KERNELS
+    if (isa == EL_ISA_NEON) {
+        switch (t) {
+        case EL_TYPE_Q8_0: return q8_0_neon;
+        case EL_TYPE_Q4_0: return q4_0_neon;
+        case EL_TYPE_Q5_0: return q5_0_neon;
+        case EL_TYPE_Q4_K: return q4_K_neon;
+        case EL_TYPE_Q6_K: return q6_K_neon;
+        default: return NULL;
+        }
+    }
+#endif
 #ifdef HAVE_X86_KERNELS
     if (isa == EL_ISA_VNNI) {
         switch (t) {
@@ -547,10 +681,13 @@ el_qdot_isa el_qdot_best_isa(void)
 #ifdef HAVE_X86_KERNELS
     if (f->avx2 && f->fma && f->f16c) best = EL_ISA_AVX2;
     if (best == EL_ISA_AVX2 && f->avx512f && f->avx512vl && f->avx512vnni) best = EL_ISA_VNNI;
+#elif defined(HAVE_NEON_KERNELS)
+    if (f->neon_dotprod) best = EL_ISA_NEON;
 #else
     (void)f;
 #endif
     if (force) {
+        if (strcmp(force, "neon") == 0 && best == EL_ISA_NEON) return EL_ISA_NEON;
         if (strcmp(force, "scalar") == 0) return EL_ISA_SCALAR;
         if (strcmp(force, "avx2") == 0 && best >= EL_ISA_AVX2) return EL_ISA_AVX2;
         if (strcmp(force, "vnni") == 0 && best >= EL_ISA_VNNI) return EL_ISA_VNNI;
@@ -560,5 +697,5 @@ el_qdot_isa el_qdot_best_isa(void)
 
 const char *el_qdot_isa_name(el_qdot_isa isa)
 {
-    return isa == EL_ISA_VNNI ? "avx512-vnni" : isa == EL_ISA_AVX2 ? "avx2" : "scalar";
+    return isa == EL_ISA_NEON ? "neon-dotprod" : isa == EL_ISA_VNNI ? "avx512-vnni" : isa == EL_ISA_AVX2 ? "avx2" : "scalar";
 }

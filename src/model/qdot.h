@@ -28,7 +28,7 @@ typedef struct el_act_q8k {
     int8_t qs[256];
 } el_act_q8k;
 
-typedef enum el_qdot_isa { EL_ISA_SCALAR = 0, EL_ISA_AVX2 = 1, EL_ISA_VNNI = 2 } el_qdot_isa;
+typedef enum el_qdot_isa { EL_ISA_SCALAR = 0, EL_ISA_AVX2 = 1, EL_ISA_VNNI = 2, EL_ISA_NEON = 3 } el_qdot_isa;
 
 /* Does this weight type have an integer kernel? Which activation format? */
 bool el_qdot_supported(el_type wtype);
@@ -44,7 +44,7 @@ typedef void (*el_qdot_fn)(int64_t n, const void *w, const void *act, size_t act
 
 /* The kernel for a weight type on the given ISA (NULL if none). */
 el_qdot_fn el_qdot_get(el_type wtype, el_qdot_isa isa);
-/* The best ISA this CPU runs (EL_KERNELS=scalar|avx2|vnni forces one). */
+/* The best ISA this CPU runs (EL_KERNELS=scalar|avx2|vnni|neon forces one). */
 el_qdot_isa el_qdot_best_isa(void);
 const char *el_qdot_isa_name(el_qdot_isa isa);
 
