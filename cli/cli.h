@@ -21,6 +21,11 @@ int cmd_membw(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_sweep_worker(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Is argv[i] one of the given spellings ("-n", "--n-predict")? */
 bool cli_is(const char *arg, const char *a, const char *b);

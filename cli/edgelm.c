@@ -23,6 +23,10 @@ static const command commands[] = {
     {"quantize", cmd_quantize, "re-encode a GGUF into q8_0, q4_0, q4_k_m, f16, ... (llama.cpp's mixes)"},
     {"bench", cmd_bench, "prompt and generation speed, llama-bench's method and columns"},
     {"membw", cmd_membw, "measure memory bandwidth (STREAM-like), the decode roofline"},
+    {"sweep", cmd_sweep, "measure prompt cost over token lengths (the study's experiment) into JSONL"},
+    {"fit", cmd_fit, "fit a cost law (linear, knee) to a sweep, with confidence intervals"},
+    {"compare", cmd_compare, "baseline versus other (e.g. compressed): reductions with CIs"},
+    {"report", cmd_report, "a self-contained HTML report with plots of a directory of sweeps"},
 };
 
 static void usage(FILE *f)
@@ -48,6 +52,7 @@ int main(int argc, char **argv)
         printf("edgelm %s\n", EL_VERSION_STRING);
         return 0;
     }
+    if (strcmp(argv[1], "sweep-worker") == 0) return cmd_sweep_worker(argc - 1, argv + 1);  // internal
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "edgelm: unknown command '%s' (see 'edgelm --help')\n", argv[1]);

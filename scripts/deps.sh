@@ -2,7 +2,7 @@
 # Install the Debian packages edgelm needs to build and test, if any is missing.
 # Used by scripts/demo.sh and scripts/test.sh; safe to run repeatedly.
 set -e
-PKGS="build-essential cmake pkg-config libutf8proc-dev libpcre2-dev libcjson-dev libcmocka-dev"
+PKGS="build-essential cmake pkg-config libutf8proc-dev libpcre2-dev libcjson-dev libcmocka-dev libpng-dev"
 [ -n "$EL_EXTRA_PKGS" ] && PKGS="$PKGS $EL_EXTRA_PKGS"
 missing=""
 for p in $PKGS; do

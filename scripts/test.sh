@@ -4,7 +4,8 @@
 #   scripts/test.sh --sanitize   ASan + UBSan build in build-asan/
 set -e
 cd "$(dirname "$0")/.."
-sh scripts/deps.sh
+# chromium: the report test renders the HTML report in a headless browser
+EL_EXTRA_PKGS="chromium $EL_EXTRA_PKGS" sh scripts/deps.sh
 BUILD=build
 FLAGS=""
 if [ "$1" = "--sanitize" ]; then BUILD=build-asan; FLAGS="-DEL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"; fi

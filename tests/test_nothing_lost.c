@@ -1,7 +1,10 @@
-/* test_nothing_lost.c -- killing a model-writing command at a random moment
- * (SIGINT, SIGTERM, SIGKILL) never leaves a truncated GGUF under the output
- * name: the output is either the previous file, untouched, or the complete
- * new one; after SIGINT/SIGTERM no temporary file is left either. */
+/* test_nothing_lost.c -- killing a command at a random moment (SIGINT,
+ * SIGTERM, SIGKILL) loses nothing:
+ *  - a model-writing command never leaves a truncated GGUF under the output
+ *    name: the output is either the previous file, untouched, or the complete
+ *    new one; after SIGINT/SIGTERM no temporary file is left either;
+ *  - a sweep leaves a JSONL whose every line is a complete, valid record, and
+ *    after SIGINT/SIGTERM the last record says the run is incomplete. */
 #include <stdarg.h>
 #include <setjmp.h>
 #include <stddef.h>
@@ -17,7 +20,10 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include <cjson/cJSON.h>
+
 #include "edgelm/gguf.h"
+#include "edgelm/runfile.h"
 #include "testutil.h"
 
 static pid_t spawn(char *const argv[])
@@ -118,10 +124,87 @@ static void test_kill_quantize_at_random_moments(void **state)
     free(src), free(old), free(out), free(dir);
 }
 
+
+/* Kill `edgelm sweep` at random moments: every line written is a complete JSON
+ * record, the reader accepts the file, and SIGINT/SIGTERM end it with an
+ * {"type":"end","complete":false} record. */
+static void test_kill_sweep_at_random_moments(void **state)
+{
+    (void)state;
+    char *model = tu_shared("data/models/stories260K.gguf");
+    char *corpus = tu_shared("data/text/tinystories-valid-sample.txt");
+    char *out = tu_tmp("nl-sweep.jsonl");
+    if (!tu_file_exists(model)) skip();
+    srand(4242);
+    const int sigs[] = {SIGINT, SIGTERM, SIGKILL};
+    int total_meas = 0;
+    for (int round = 0; round < 9; round++) {
+        int sig = sigs[round % 3];
+        unlink(out);
+        char *argv[] = {EL_BIN, "sweep", "llm", "-m", model, "-f", corpus, "-o", out, "--tokens", "16,64,128",
+                        "--repeat", "50", "--gen", "4", "--idle", "0.3", "--pause", "0.02", "--hz", "50",
+                        "-t", "1", "--no-trace", "-q", NULL};
+        pid_t pid = spawn(argv);
+        assert_true(pid > 0);
+        double delay = 0.4 + 2.0 * rand() / (double)RAND_MAX;
+        struct timespec ts = {(time_t)delay, (long)((delay - (time_t)delay) * 1e9)};
+        nanosleep(&ts, NULL);
+        kill(pid, sig);
+        int status;
+        waitpid(pid, &status, 0);
+        if (sig == SIGKILL) assert_true(WIFSIGNALED(status));
+        else {
+            assert_true(WIFEXITED(status));
+            assert_int_equal(WEXITSTATUS(status), 128 + sig);
+        }
+        size_t len;
+        char *text = tu_read_file(out, &len);
+        assert_non_null(text);
+        /* every line complete and valid JSON */
+        int lines = 0;
+        char *save = NULL, *last = NULL;
+        assert_true(len > 0 && text[len - 1] == '\n');
+        char *copy = strdup(text);
+        for (char *ln = strtok_r(copy, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+            cJSON *j = cJSON_Parse(ln);
+            if (!j) fail_msg("round %d (signal %d after %.2f s): line %d is not valid JSON: %.80s", round, sig, delay,
+                             lines + 1, ln);
+            cJSON_Delete(j);
+            last = ln;
+            lines++;
+        }
+        assert_true(lines >= 1);
+        el_run run;
+        el_err err;
+        if (el_run_parse(text, len, out, &run, &err) != 0) fail_msg("round %d: reader refused: %s", round, err.msg);
+        assert_false(run.dropped_tail);
+        assert_non_null(run.header);
+        if (sig != SIGKILL) {
+            cJSON *e = cJSON_Parse(last);
+            assert_non_null(e);
+            assert_string_equal(cJSON_GetObjectItem(e, "type")->valuestring, "end");
+            assert_true(cJSON_IsFalse(cJSON_GetObjectItem(e, "complete")));
+            assert_int_equal((int)cJSON_GetObjectItem(e, "measurements")->valuedouble, run.n_meas);
+            cJSON_Delete(e);
+            assert_false(run.complete);
+        } else {
+            assert_null(run.end);
+        }
+        total_meas += run.n_meas;
+        el_run_free(&run);
+        free(copy);
+        free(text);
+    }
+    printf("# 9 sweep kills: %d measurements kept in all, every line valid\n", total_meas);
+    unlink(out);
+    free(model), free(corpus), free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill_quantize_at_random_moments),
+        cmocka_unit_test(test_kill_sweep_at_random_moments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

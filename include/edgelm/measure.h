@@ -175,6 +175,19 @@ int el_profiler_stop(el_profiler *p, el_err *err);
 /* Mark the run incomplete (interrupted, child killed). */
 void el_profiler_set_complete(el_profiler *p, bool complete);
 
+/* While running: the statistics of the most recent closed window of this
+ * name, over the samples so far, above the idle baseline of the samples so
+ * far (a sweep writes each prompt's record as soon as its window closes).
+ * Meter-log energy is only known at stop: NAN here. */
+int el_profiler_window_now(el_profiler *p, const char *name, el_window_stats *out, el_err *err);
+/* The idle baseline of the samples so far. */
+int el_profiler_baseline_now(el_profiler *p, el_baseline *out);
+/* The energy source in use (valid after el_profiler_new) and the machine. */
+const char *el_profiler_energy_name(const el_profiler *p);
+const char *el_profiler_energy_label(const el_profiler *p);
+const char *el_profiler_energy_detail(const el_profiler *p);
+int el_profiler_n_cpus(const el_profiler *p);
+double el_profiler_mem_total_mb(const el_profiler *p);
 const el_profile_result *el_profiler_results(const el_profiler *p);
 const el_sample *el_profiler_samples(const el_profiler *p, long *n);
 

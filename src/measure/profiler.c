@@ -564,6 +564,48 @@ int el_profiler_tick(el_profiler *p, double t, el_err *err)
 
 void el_profiler_set_complete(el_profiler *p, bool complete) { p->complete = complete; }
 
+int el_profiler_window_now(el_profiler *p, const char *name, el_window_stats *out, el_err *err)
+{
+    if (!p->started) return el_errf(err, "profiler: window_now before start");
+    char nm[64];
+    clean_name(nm, sizeof nm, name);
+    pthread_mutex_lock(&p->mu);
+    int rc = 0, k = p->n_marks - 1;
+    for (; k >= 0; k--)
+        if (strcmp(p->marks[k].name, nm) == 0) break;
+    if (k < 0) rc = el_errf(err, "profiler: no window named '%s'", nm);
+    else if (p->marks[k].i0 < 0 || p->marks[k].i1 < 0)
+        rc = el_errf(err, "profiler: window '%s' is still open (or has no sample yet)", nm);
+    else {
+        el_baseline b;
+        el_compute_baseline(p->s, p->n, &b);
+        memset(out, 0, sizeof *out);
+        el_window_compute(p->s, p->n, (int)p->marks[k].i0, (int)p->marks[k].i1, &b, p->sys.n_cpus,
+                          p->sys.mem_total_mb, out);
+        snprintf(out->name, sizeof out->name, "%s", nm);
+        out->source = EL_WIN_MARKER;
+        if (el_energy_kind(p->en) == EL_EN_METER) {
+            out->energy_j = out->energy_above_idle_j = out->mean_power_w = NAN;
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+int el_profiler_baseline_now(el_profiler *p, el_baseline *out)
+{
+    pthread_mutex_lock(&p->mu);
+    el_compute_baseline(p->s, p->n, out);
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+const char *el_profiler_energy_name(const el_profiler *p) { return el_energy_name(p->en); }
+const char *el_profiler_energy_label(const el_profiler *p) { return el_energy_label(p->en); }
+const char *el_profiler_energy_detail(const el_profiler *p) { return el_energy_detail(p->en); }
+int el_profiler_n_cpus(const el_profiler *p) { return p->sys.n_cpus; }
+double el_profiler_mem_total_mb(const el_profiler *p) { return p->sys.mem_total_mb; }
+
 /* ---- analysis at stop --------------------------------------------------------- */
 
 static int fill_meter_energy(el_profiler *p, el_err *err)
