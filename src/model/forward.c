@@ -37,6 +37,27 @@ static void store_f16(uint16_t *dst, const float *x, int n)
 {
     for (int d = 0; d < n; d++) dst[d] = el_fp32_to_fp16(x[d]);
 }
+/* Prompt batches, portable: F32 scores against the F16 keys, one softmax, an
+ * F32 sum over the F16 values (the same arithmetic as the F16C path below,
+ * so every architecture takes the same numeric path for batches). */
+static void attend_f16(const float *q, const uint16_t *k, const uint16_t *v, size_t stride, int np, int hd,
+                       float scale, float *sc, float *o)
+{
+    float mx = -INFINITY;
+    for (int t = 0; t < np; t++) {
+        sc[t] = dot_f32_f16(q, k + (size_t)t * stride, hd) * scale;
+        mx = sc[t] > mx ? sc[t] : mx;
+    }
+    float sum = 0;
+    for (int t = 0; t < np; t++) sc[t] = expf(sc[t] - mx), sum += sc[t];
+    float inv = 1.0f / sum;
+    for (int d = 0; d < hd; d++) o[d] = 0;
+    for (int u = 0; u < np; u++) {
+        const uint16_t *vu = v + (size_t)u * stride;
+        for (int d = 0; d < hd; d++) o[d] += sc[u] * el_fp16_to_fp32(vu[d]);
+    }
+    for (int d = 0; d < hd; d++) o[d] *= inv;
+}
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -152,6 +173,8 @@ typedef struct f16_ops {
 static f16_ops pick_f16_ops(int head_dim)
 {
     f16_ops o = {NULL, dot_f32_f16, scale_f16, mad_f16, round_f16, store_f16};
+    // the batched F32 path for the same head sizes on every architecture
+    if (head_dim >= 16 && head_dim % 8 == 0) o.attend = attend_f16;
 #ifdef HAVE_F16C_PATH
     const el_cpu_features *f = el_cpu();
     if (f->avx2 && f->fma && f->f16c && head_dim >= 16 && head_dim % 8 == 0 && !getenv("EL_KERNELS_SCALAR_ATTN"))
