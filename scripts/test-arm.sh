@@ -8,10 +8,13 @@ cd "$(dirname "$0")/.."
 if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64 >/dev/null ||
    ! dpkg-query -W -f='${Status}' libpng-dev:arm64 2>/dev/null | grep -q "install ok installed"; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO dpkg --add-architecture arm64
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
-    qemu-user libc6:arm64 libutf8proc-dev:arm64 libpcre2-dev:arm64 libcjson-dev:arm64 libcmocka-dev:arm64 libpng-dev:arm64 >/dev/null
+  if ! { $SUDO dpkg --add-architecture arm64 && $SUDO apt-get update -qq &&
+         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
+         qemu-user libc6:arm64 libutf8proc-dev:arm64 libpcre2-dev:arm64 libcjson-dev:arm64 libcmocka-dev:arm64 \
+         libpng-dev:arm64 >/dev/null; }; then
+    echo "test-arm: could not install the aarch64 cross toolchain, qemu-user and arm64 libraries" >&2
+    exit 3
+  fi
 fi
 cmake -S . -B build-arm -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64.cmake >/dev/null
 cmake --build build-arm -j "$(nproc 2>/dev/null || echo 2)" --target test_quant test_qdot test_golden test_threads
