@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "edgelm/runfile.h"
@@ -375,6 +376,44 @@ static void test_sweep_bad_input(void **state)
     free(model), free(corpus), free(out);
 }
 
+
+/* An external meter's log (the study's USB-C meter): energy is known only when
+ * the log is read at the end, so it arrives as "energy" records that the
+ * reader merges. A constant 5 W log gives 5 W x the window's length. */
+static void test_sweep_meter_energy(void **state)
+{
+    (void)state;
+    char *model = tu_shared("data/models/stories260K.gguf"), *corpus = tu_shared("data/text/tinystories-valid-sample.txt");
+    if (!tu_file_exists(model)) skip();
+    char *log = tu_tmp("study-meter.csv");
+    FILE *f = fopen(log, "w");
+    assert_non_null(f);
+    fprintf(f, "time,watts\n");
+    double now = (double)time(NULL);
+    for (int i = -30; i < 600; i++) fprintf(f, "%.1f,5.0\n", now + i * 0.5);
+    fclose(f);
+    char *out = tu_tmp("study-meter.jsonl");
+    char *cmd = tu_fmt(EL_BIN " sweep llm -m %s -f %s -o %s --tokens 64,256 --repeat 1 --gen 8 --idle 0.5 "
+                       "--pause 0.05 --hz 20 -t 1 -q --energy meter:%s --no-trace",
+                       model, corpus, out, log);
+    char *o = NULL, *e = NULL;
+    int st = tu_run(cmd, &o, &e);
+    if (st != 0) fail_msg("sweep failed (%d): %s", st, e);
+    el_run r;
+    el_err err;
+    if (el_run_load(out, &r, &err) != 0) fail_msg("%s", err.msg);
+    assert_int_equal(r.n_meas, 2);
+    assert_string_equal(el_run_energy_label(&r), "measured");
+    for (int i = 0; i < r.n_meas; i++) {
+        const cJSON *m = (const cJSON *)r.meas[i];
+        double wall = num(m, "wall_s", NULL), ej = num(m, "energy_j", NULL);
+        printf("# meter: window %.3f s, energy %.4f J (expected %.4f J)\n", wall, ej, 5 * wall);
+        assert_true(fabs(ej - 5 * wall) <= 0.02 * 5 * wall + 1e-3);
+    }
+    el_run_free(&r);
+    free(o), free(e), free(cmd), free(out), free(log), free(model), free(corpus);
+}
+
 /* ---- the report in a real browser ---------------------------------------------- */
 
 /* pixels of the PNG within `tol` of colour (r,g,b) */
@@ -475,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_sweep_resident),
         cmocka_unit_test(test_sweep_reload),
         cmocka_unit_test(test_sweep_bad_input),
+        cmocka_unit_test(test_sweep_meter_energy),
         cmocka_unit_test(test_report_renders_in_chromium),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

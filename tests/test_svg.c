@@ -230,6 +230,21 @@ static rectf frame_of(const char *svg)
 
 /* ---- tests -------------------------------------------------------------------- */
 
+static void test_xml_checker(void **state)
+{
+    (void)state;
+    /* the checker itself rejects what it should */
+    assert_null(xml_check("<svg a=\"1\"><g><t>x &amp; y</t></g><r/></svg>\n", NULL));
+    assert_non_null(xml_check("<svg><g></svg>", NULL));
+    assert_non_null(xml_check("<svg><g></h></svg>", NULL));
+    assert_non_null(xml_check("<svg>a & b</svg>", NULL));
+    assert_non_null(xml_check("<svg a=\"<\"/>", NULL));
+    assert_non_null(xml_check("<svg a=\"1\" a=\"2\"/>", NULL));
+    assert_non_null(xml_check("<svg a=1/>", NULL));
+    assert_non_null(xml_check("<svg/><svg/>", NULL));
+    assert_non_null(xml_check("<svg>", NULL));
+}
+
 static void test_examples(void **state)
 {
     (void)state;
@@ -594,6 +609,30 @@ static void test_pixel_positions(void **state)
     assert_true(fabs(vx - (f.x + f.w * 0.5)) < 0.02);
     free(svg);
 
+    /* the legend avoids the data: a falling diagonal leaves top-right free */
+    double yd[11];
+    for (int i = 0; i <= 10; i++) yd[i] = 10 - i;
+    el_plot_series ls = {.label = "falling", .kind = EL_SERIES_POINTS, .x = x, .y = yd, .n = 11};
+    el_plot lp = plot_init();
+    lp.series = &ls;
+    lp.n_series = 1;
+    svg = render_ok(&lp, NULL);
+    f = frame_of(svg);
+    double lgx, lgy;
+    q = strstr(svg, "class=\"el-legend\">\n<rect x=\"");
+    assert_non_null(q);
+    assert_int_equal(sscanf(q, "class=\"el-legend\">\n<rect x=\"%lf\" y=\"%lf\"", &lgx, &lgy), 2);
+    assert_true(lgx > f.x + f.w / 2);
+    assert_true(lgy < f.y + f.h / 2);
+    free(svg);
+    ls.y = y;   /* rising: top-left is free */
+    svg = render_ok(&lp, NULL);
+    q = strstr(svg, "class=\"el-legend\">\n<rect x=\"");
+    assert_int_equal(sscanf(q, "class=\"el-legend\">\n<rect x=\"%lf\" y=\"%lf\"", &lgx, &lgy), 2);
+    assert_true(lgx < f.x + f.w / 2);
+    assert_true(lgy < f.y + f.h / 2);
+    free(svg);
+
     /* a marker outside the data range is not drawn */
     p.vline_x = 1e6;
     p.vspan_lo = 100;
@@ -843,6 +882,7 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_xml_checker),
         cmocka_unit_test(test_examples),
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_log_axes_skip_nonpositive),

@@ -597,7 +597,7 @@ static int model_open(el_energy *e, const char *spec, el_err *err)
 {
     if (el_power_profile_get(spec, &e->prof, err) != 0) return -1;
     e->kind = EL_EN_MODEL;
-    snprintf(e->name, sizeof e->name, "model:%s", e->prof.name);
+    snprintf(e->name, sizeof e->name, "model:%.*s", (int)(sizeof e->name - 7), e->prof.name);
     snprintf(e->label, sizeof e->label, "estimated");
     snprintf(e->detail, sizeof e->detail,
              "P = %.3g W + (%.3g W - %.3g W) * u, u = system CPU utilisation; %s", e->prof.p_idle_w,

@@ -452,6 +452,33 @@ static void attention_items(void *arg, int64_t b, int64_t e, int ith)
 
 /* ---- the pass -------------------------------------------------------------- */
 
+/* Debugging aid: with EL_DUMP=<file>, el_decode appends its intermediate
+ * tensors to <file>, named as in llama.cpp's graph ("attn_norm-0", "Kcur-0",
+ * ...); record = 64-byte name, int32 type (0), op (0), ne0..ne3, then the
+ * floats (row-major, ne0 fastest). For comparing against a llama.cpp
+ * eval-callback dump of the same batch. */
+static void dump_tensor(const char *name, int layer, const float *x, int ne0, int ne1)
+{
+    static FILE *f;
+    static int state;   /* 0: not opened yet, 1: dumping, -1: off */
+    if (state == 0) {
+        const char *path = getenv("EL_DUMP");
+        f = path && *path ? fopen(path, "wb") : NULL;
+        state = f ? 1 : -1;
+    }
+    if (state < 0) return;
+    char nm[64] = {0};
+    if (layer >= 0)
+        snprintf(nm, sizeof nm, "%s-%d", name, layer);
+    else
+        snprintf(nm, sizeof nm, "%s", name);
+    int32_t hdr[6] = {0, 0, ne0, ne1, 1, 1};
+    fwrite(nm, 1, sizeof nm, f);
+    fwrite(hdr, sizeof hdr[0], 6, f);
+    fwrite(x, sizeof *x, (size_t)ne0 * (size_t)ne1, f);
+    fflush(f);
+}
+
 static int check_batch(el_context *c, const int32_t *tokens, int n, int pos, el_err *err)
 {
     const el_hparams *hp = &c->m->hp;
@@ -486,6 +513,7 @@ int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_log
         const el_layer *L = &m->layers[l];
         for (int i = 0; i < n; i++)
             rmsnorm(c->xb + (size_t)i * d, c->x + (size_t)i * d, L->attn_norm->data, d, hp->rms_eps);
+        dump_tensor("attn_norm", l, c->xb, d, n);
         /* q (n, qd), k, v (n, kvd) */
         el_matmul_tensor(&c->ops, L->wq, c->xb, n, c->q);
         el_matmul_tensor(&c->ops, L->wk, c->xb, n, c->k);
@@ -508,22 +536,34 @@ int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_log
                 c->h.store((uint16_t *)c->v_cache + at, v, kvd);
             }
         }
+        dump_tensor("Qcur", l, c->q, qd, n);
+        dump_tensor("Kcur", l, c->k, kvd, n);
+        dump_tensor("Vcur", l, c->v, kvd, n);
         attn_job aj = {c, l, n, pos};
         el_parallel_for(c->tp, (int64_t)n * hp->n_head, 0, attention_items, &aj);
+        dump_tensor("attn_out", l, c->att, qd, n);
         /* x += att (n, qd) @ Wo^T */
         el_matmul_tensor(&c->ops, L->wo, c->att, n, c->xb);
+        dump_tensor("kqv_out", l, c->xb, d, n);
         for (size_t i = 0; i < (size_t)n * d; i++) c->x[i] += c->xb[i];
+        dump_tensor("ffn_inp", l, c->x, d, n);
 
         for (int i = 0; i < n; i++)
             rmsnorm(c->xb + (size_t)i * d, c->x + (size_t)i * d, L->ffn_norm->data, d, hp->rms_eps);
+        dump_tensor("ffn_norm", l, c->xb, d, n);
         el_matmul_tensor(&c->ops, L->w_gate, c->xb, n, c->hb);
         el_matmul_tensor(&c->ops, L->w_up, c->xb, n, c->hb2);
+        dump_tensor("ffn_gate", l, c->hb, ff, n);
+        dump_tensor("ffn_up", l, c->hb2, ff, n);
         for (size_t i = 0; i < (size_t)n * ff; i++) {
             float g = c->hb[i];
             c->hb[i] = g / (1.0f + expf(-g)) * c->hb2[i];
         }
+        dump_tensor("ffn_gate_par", l, c->hb, ff, n);
         el_matmul_tensor(&c->ops, L->w_down, c->hb, n, c->xb);
+        dump_tensor("ffn_out", l, c->xb, d, n);
         for (size_t i = 0; i < (size_t)n * d; i++) c->x[i] += c->xb[i];
+        dump_tensor("l_out", l, c->x, d, n);
     }
     c->n_past = pos + n;
 

@@ -1,11 +1,14 @@
-/* ops.c -- reference matrix products: each thread takes a range of output
- * rows, decodes one weight row at a time into its buffer (F32 rows are used
- * in place) and reuses it for every row of the batch. */
+/* ops.c -- matrix products: each thread takes a range of output rows. The
+ * integer kernels (quantised weights) and the float kernels (F32 / F16 / BF16
+ * weights) read each weight row once per 4 rows of the batch; other types
+ * decode one weight row at a time into the thread's buffer and reuse it for
+ * every row of the batch. */
 #include "ops.h"
 
 #include <stdlib.h>
 
 #include "edgelm/types.h"
+#include "fdot.h"
 #include "qdot.h"
 
 int el_ops_init(el_ops *o, el_threads *tp, int64_t max_row, el_err *err)
@@ -14,6 +17,7 @@ int el_ops_init(el_ops *o, el_threads *tp, int64_t max_row, el_err *err)
     o->nth = el_threads_count(tp);
     o->max_row = max_row;
     o->isa = (int)el_qdot_best_isa();
+    o->fisa = (int)el_fdot_best_isa();
     o->act = NULL;
     o->act_cap = 0;
     o->rowbuf = el_calloc((size_t)o->nth, sizeof *o->rowbuf, err);
@@ -128,9 +132,83 @@ static bool matmul_quantized(el_ops *o, const el_gguf_tensor *W, const float *X,
     return true;
 }
 
+typedef struct fmm_job {
+    const el_gguf_tensor *W;
+    const float *X;
+    const uint8_t *x;   /* the activations the kernel reads: X, or X rounded to BF16 */
+    uint16_t *xbf;
+    size_t x_row, w_row;
+    float *Y;
+    int n;
+    int64_t rblk;       /* weight rows per cache block */
+    el_fdot_fn fn;
+} fmm_job;
+
+static void round_rows(void *arg, int64_t b, int64_t e, int ith)
+{
+    (void)ith;
+    fmm_job *j = arg;
+    int64_t in = j->W->ne[0];
+    for (int64_t i = b; i < e; i++) el_fdot_round_bf16(j->X + (size_t)i * in, j->xbf + (size_t)i * in, in);
+}
+
+/* Weight rows [b, e) in blocks of rblk rows (a block stays in L2 while every
+ * group of 4 batch rows passes over it, 4 activation rows in L1). */
+static void fmm_rows(void *arg, int64_t b, int64_t e, int ith)
+{
+    (void)ith;
+    fmm_job *j = arg;
+    int64_t in = j->W->ne[0], out = j->W->ne[1];
+    float tmp[4];
+    for (int64_t r0 = b; r0 < e; r0 += j->rblk) {
+        int64_t r1 = e - r0 < j->rblk ? e : r0 + j->rblk;
+        for (int i = 0; i < j->n; i += 4) {
+            int nr = j->n - i < 4 ? j->n - i : 4;
+            const uint8_t *x = j->x + (size_t)i * j->x_row;
+            for (int64_t r = r0; r < r1; r++) {
+                j->fn(in, (const uint8_t *)j->W->data + (size_t)r * j->w_row, x, j->x_row, nr, tmp);
+                for (int k = 0; k < nr; k++) j->Y[(size_t)(i + k) * out + r] = tmp[k];
+            }
+        }
+    }
+}
+
+/* Float path: F32 / F16 / BF16 weights widened in registers, F32 activations
+ * (or BF16 ones for the opt-in vdpbf16ps kernel). */
+static bool matmul_float(el_ops *o, const el_gguf_tensor *W, const float *X, int n, float *Y)
+{
+    el_type t = W->type;
+    el_fdot_isa isa = (el_fdot_isa)o->fisa;
+    el_fdot_fn fn = el_fdot_get(t, isa);
+    if (!fn) return false;
+    int64_t in = W->ne[0];
+    fmm_job j = {W, X, (const uint8_t *)X, NULL, (size_t)in * sizeof(float), el_row_size(t, in), Y, n, 1, fn};
+    if (el_fdot_bf16_act(t, isa)) {
+        size_t need = (size_t)in * (size_t)n * sizeof(uint16_t);
+        if (need > o->act_cap) {
+            void *p = realloc(o->act, need);
+            if (!p) return false;   /* fall back to the dequantising path */
+            o->act = p;
+            o->act_cap = need;
+        }
+        j.xbf = o->act;
+        j.x = o->act;
+        j.x_row = (size_t)in * sizeof(uint16_t);
+        el_parallel_for(o->tp, n, n >= 2 * o->nth ? 0 : n, round_rows, &j);
+    }
+    j.rblk = (int64_t)((128u << 10) / (j.w_row ? j.w_row : 1));
+    if (j.rblk < 1) j.rblk = 1;
+    int64_t rows = W->ne[1];
+    int64_t chunk = rows / ((int64_t)o->nth * 8);
+    if (chunk < 1) chunk = 1;
+    el_parallel_for(o->tp, rows, chunk, fmm_rows, &j);
+    return true;
+}
+
 void el_matmul_tensor(el_ops *o, const el_gguf_tensor *W, const float *X, int n, float *Y)
 {
     if (matmul_quantized(o, W, X, n, Y)) return;
+    if (matmul_float(o, W, X, n, Y)) return;
     mm_job j = {o, W, X, Y, n, el_row_size(W->type, W->ne[0])};
     int64_t rows = W->ne[1];
     int64_t chunk = rows / ((int64_t)o->nth * 8);

@@ -1,5 +1,7 @@
 /* ops.h -- matrix products of the forward pass: weights in any stored type
- * times F32 activations, output rows split over the thread pool. */
+ * times F32 activations, output rows split over the thread pool. Integer
+ * kernels (qdot.h) for q8_0 q4_0 q5_0 q4_K q5_K q6_K, float kernels (fdot.h)
+ * for F32 F16 BF16, and a dequantise-then-dot fallback for the rest. */
 #ifndef EL_MODEL_OPS_H
 #define EL_MODEL_OPS_H
 
@@ -14,6 +16,7 @@ typedef struct el_ops {
     void *act;        /* activations quantised for the integer kernels */
     size_t act_cap;
     int isa;          /* el_qdot_isa of the integer kernels */
+    int fisa;         /* el_fdot_isa of the F32 / F16 / BF16 kernels */
 } el_ops;
 
 int el_ops_init(el_ops *o, el_threads *tp, int64_t max_row, el_err *err);

@@ -24,10 +24,11 @@ static inline float h2f(const uint8_t *p)
 
 bool el_qdot_supported(el_type t)
 {
-    return t == EL_TYPE_Q8_0 || t == EL_TYPE_Q4_0 || t == EL_TYPE_Q5_0 || t == EL_TYPE_Q4_K || t == EL_TYPE_Q6_K;
+    return t == EL_TYPE_Q8_0 || t == EL_TYPE_Q4_0 || t == EL_TYPE_Q5_0 || t == EL_TYPE_Q4_K || t == EL_TYPE_Q5_K ||
+           t == EL_TYPE_Q6_K;
 }
 
-bool el_qdot_uses_k(el_type t) { return t == EL_TYPE_Q4_K || t == EL_TYPE_Q6_K; }
+bool el_qdot_uses_k(el_type t) { return t == EL_TYPE_Q4_K || t == EL_TYPE_Q5_K || t == EL_TYPE_Q6_K; }
 
 size_t el_qdot_act_row_bytes(el_type t, int64_t n)
 {
@@ -107,6 +108,16 @@ static inline void codes_q6_K(const el_block_q6_K *b, uint8_t *u)
         }
 }
 
+/* q5_K: the 32 unsigned codes (0..31) of sub-block j (0..7). Sub-blocks 2c and
+ * 2c+1 share the 32 bytes qs[32c..]: low nibbles for 2c, high for 2c+1; the
+ * fifth bit of element l of sub-block j is bit j of qh[l]. */
+static inline void codes_q5_K(const el_block_q5_K *b, int j, uint8_t *u)
+{
+    const uint8_t *ql = b->qs + 32 * (j / 2);
+    int sh = 4 * (j & 1);
+    for (int l = 0; l < 32; l++) u[l] = (uint8_t)(((ql[l] >> sh) & 15) | (((b->qh[l] >> j) & 1) << 4));
+}
+
 /* ---- scalar reference kernels ---------------------------------------------- */
 
 static inline int32_t dot32_u8s8(const uint8_t *u, const int8_t *s)
@@ -178,6 +189,30 @@ static void q4_K_scalar(int64_t n, const void *w, const void *act, size_t st, in
                 scale_min_k4(j, wb[i].scales, &sc, &m);
                 const uint8_t *qq = q + (j / 2) * 32;
                 for (int l = 0; l < 32; l++) u[l] = j & 1 ? qq[l] >> 4 : qq[l] & 15;
+                sumq += sc * dot32_u8s8(u, a[i].qs + j * 32);
+                summ += m * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
+            }
+            float d = h2f((const uint8_t *)&wb[i].d) * a[i].d, dmin = h2f((const uint8_t *)&wb[i].dmin) * a[i].d;
+            acc += d * (float)sumq - dmin * (float)summ;
+        }
+        out[r] = acc;
+    }
+}
+
+/* q5_K: as q4_K with 5-bit codes; x = d * sc * q - dmin * m per sub-block of 32 */
+static void q5_K_scalar(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)
+{
+    const el_block_q5_K *wb = w;
+    uint8_t u[32];
+    for (int r = 0; r < nr; r++) {
+        const el_act_q8k *a = ACT(act, st, r);
+        float acc = 0;
+        for (int64_t i = 0; i < n / 256; i++) {
+            int32_t sumq = 0, summ = 0;
+            for (int j = 0; j < 8; j++) {
+                int sc, m;
+                scale_min_k4(j, wb[i].scales, &sc, &m);
+                codes_q5_K(&wb[i], j, u);
                 sumq += sc * dot32_u8s8(u, a[i].qs + j * 32);
                 summ += m * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
             }
@@ -377,6 +412,82 @@ LEGACY_KERNEL(q5_0_vnni, T_VNNI, dot_vnni, 22, unpack_q5(wb), 16, 0)
 
 Q4K_KERNEL(q4_K_avx2, T_AVX2, dot_avx2)
 Q4K_KERNEL(q4_K_vnni, T_VNNI, dot_vnni)
+
+/* q5_K: q4_K's 6-bit scales and mins with 5-bit codes. The u8 x s8 pairs of a
+ * sub-block (<= 2*31*127 in int16) are multiplied by its scale and pair-summed
+ * into int32: madd + add on AVX2, one vpdpwssd with AVX-512 VNNI. */
+ALWAYS_PRE T_AVX2 __m256i scdot_avx2(__m256i acc, __m256i p16, __m256i sc)
+{
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p16, sc));
+}
+ALWAYS_PRE T_VNNI __m256i scdot_vnni(__m256i acc, __m256i p16, __m256i sc) { return _mm256_dpwssd_epi32(acc, p16, sc); }
+
+/* the 12 scale bytes of q4_K / q5_K -> 8 scales and 8 mins as int16 */
+ALWAYS_PRE T_AVX2 void k4_scales_mins(const uint8_t *scales, __m128i *sc, __m128i *mn)
+{
+    uint32_t u32[4];
+    memcpy(u32, scales, 12);
+    u32[3] = ((u32[2] >> 4) & 0x0f0f0f0f) | (((u32[1] >> 6) & 0x03030303) << 4);
+    uint32_t mins_lo = u32[1] & 0x3f3f3f3f;
+    u32[1] = (u32[2] & 0x0f0f0f0f) | (((u32[0] >> 6) & 0x03030303) << 4);
+    u32[2] = mins_lo;
+    u32[0] &= 0x3f3f3f3f;
+    __m128i smb = _mm_loadu_si128((const __m128i *)u32);
+    *sc = _mm_cvtepu8_epi16(smb);
+    *mn = _mm_cvtepu8_epi16(_mm_srli_si128(smb, 8));
+}
+
+/* bit j of every byte of hb, moved to bit 4 (j is a constant once inlined) */
+ALWAYS_PRE T_AVX2 __m256i q5k_bit4(__m256i hb, int j)
+{
+    __m256i h = _mm256_and_si256(hb, _mm256_set1_epi8((char)(1 << j)));
+    return j <= 4 ? _mm256_slli_epi16(h, 4 - j) : _mm256_srli_epi16(h, j - 4);
+}
+
+#define Q5K_KERNEL(NAME, TGT, SCDOT)                                                                    \
+    ALWAYS TGT void NAME##_body(int64_t n, const void *w, const void *act, size_t st, float *out, const int NR) \
+    {                                                                                                  \
+        const el_block_q5_K *wb = w;                                                                   \
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
+        float accm[4] = {0, 0, 0, 0};                                                                  \
+        const __m256i m4 = _mm256_set1_epi8(15);                                                       \
+        for (int64_t i = 0; i < n / 256; i++) {                                                        \
+            __m128i sc16x8, mn16x8;                                                                    \
+            k4_scales_mins(wb[i].scales, &sc16x8, &mn16x8);                                            \
+            float d = _cvtsh_ss(wb[i].d), dmin = _cvtsh_ss(wb[i].dmin);                                \
+            __m256i sc16[8];                                                                           \
+            _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++)                                        \
+                sc16[j] = _mm256_broadcastsi128_si256(_mm_shuffle_epi8(sc16x8, _mm_set1_epi16((short)(0x0100 + 0x0202 * j)))); \
+            __m256i hb = _mm256_loadu_si256((const __m256i *)wb[i].qh);                                \
+            __m256i q[8];                                                                              \
+            _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {                                      \
+                __m256i raw = _mm256_loadu_si256((const __m256i *)(wb[i].qs + 32 * c));                \
+                q[2 * c] = _mm256_or_si256(_mm256_and_si256(raw, m4), q5k_bit4(hb, 2 * c));            \
+                q[2 * c + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), q5k_bit4(hb, 2 * c + 1)); \
+            }                                                                                          \
+            _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) {                                     \
+                const el_act_q8k *a = (const el_act_q8k *)ACT(act, st, r) + i;                         \
+                __m256i s32 = _mm256_setzero_si256();                                                  \
+                _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) {                                  \
+                    __m256i p16 = _mm256_maddubs_epi16(q[j], _mm256_loadu_si256((const __m256i *)(a->qs + 32 * j))); \
+                    s32 = SCDOT(s32, p16, sc16[j]);                                                    \
+                }                                                                                      \
+                __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a->bsums),             \
+                                               _mm_loadu_si128((const __m128i *)(a->bsums + 8)));       \
+                __m128i bs = _mm_madd_epi16(pairs, mn16x8);                                            \
+                bs = _mm_add_epi32(bs, _mm_shuffle_epi32(bs, 0x4e));                                   \
+                bs = _mm_add_epi32(bs, _mm_shuffle_epi32(bs, 0xb1));                                   \
+                int32_t summ = _mm_cvtsi128_si32(bs);                                                  \
+                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * a->d), _mm256_cvtepi32_ps(s32), acc[r]);  \
+                accm[r] += dmin * a->d * (float)summ;                                                  \
+            }                                                                                          \
+        }                                                                                              \
+        for (int r = 0; r < NR; r++) out[r] = hsum8(acc[r]) - accm[r];                                 \
+    }                                                                                                  \
+    KQ_DISPATCH(NAME, TGT)
+
+Q5K_KERNEL(q5_K_avx2, T_AVX2, scdot_avx2)
+Q5K_KERNEL(q5_K_vnni, T_VNNI, scdot_vnni)
 
 /* q6_K: codes 0..63 (zero point 32), int8 scale per 16 */
 #define Q6K_KERNEL(NAME, TGT, DOT)                                                                      \
@@ -590,6 +701,45 @@ static T_NEON void q4_K_neon(int64_t n, const void *w, const void *act, size_t s
     }
 }
 
+/* q5_K: the super-block's codes are unpacked once (sli puts the fifth bit
+ * above the nibble) and meet every row; scales applied per sub-block in int32 */
+static T_NEON void q5_K_neon(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)
+{
+    const el_block_q5_K *wb = w;
+    const uint8x16_t one = vdupq_n_u8(1);
+    for (int r = 0; r < nr; r++) out[r] = 0;
+    for (int64_t i = 0; i < n / 256; i++) {
+        int sc[8], mn[8];
+        for (int j = 0; j < 8; j++) scale_min_k4(j, wb[i].scales, &sc[j], &mn[j]);
+        int8x16_t q[16];   /* sub-block j: q[2j] (elements 0..15), q[2j+1] (16..31) */
+        uint8x16_t h0 = vld1q_u8(wb[i].qh), h1 = vld1q_u8(wb[i].qh + 16);
+        for (int c = 0; c < 4; c++) {
+            uint8x16_t r0 = vld1q_u8(wb[i].qs + 32 * c), r1 = vld1q_u8(wb[i].qs + 32 * c + 16);
+            /* sli keeps the destination's low 4 bits: (bit << 4) | nibble */
+            q[4 * c + 0] = vreinterpretq_s8_u8(vsliq_n_u8(r0, vandq_u8(h0, one), 4));
+            q[4 * c + 1] = vreinterpretq_s8_u8(vsliq_n_u8(r1, vandq_u8(h1, one), 4));
+            h0 = vshrq_n_u8(h0, 1), h1 = vshrq_n_u8(h1, 1);
+            q[4 * c + 2] = vreinterpretq_s8_u8(vsliq_n_u8(vshrq_n_u8(r0, 4), vandq_u8(h0, one), 4));
+            q[4 * c + 3] = vreinterpretq_s8_u8(vsliq_n_u8(vshrq_n_u8(r1, 4), vandq_u8(h1, one), 4));
+            h0 = vshrq_n_u8(h0, 1), h1 = vshrq_n_u8(h1, 1);
+        }
+        float d = h2f((const uint8_t *)&wb[i].d), dmin = h2f((const uint8_t *)&wb[i].dmin);
+        for (int r = 0; r < nr; r++) {
+            const el_act_q8k *a = (const el_act_q8k *)ACT(act, st, r) + i;
+            int32x4_t acc = vdupq_n_s32(0);
+            for (int j = 0; j < 8; j++) {
+                int32x4_t p = vdotq_s32(vdupq_n_s32(0), q[2 * j], vld1q_s8(a->qs + 32 * j));
+                p = vdotq_s32(p, q[2 * j + 1], vld1q_s8(a->qs + 32 * j + 16));
+                acc = vmlaq_n_s32(acc, p, sc[j]);
+            }
+            int32_t summ = 0;
+            for (int j = 0; j < 8; j++) summ += mn[j] * (a->bsums[2 * j] + a->bsums[2 * j + 1]);
+            float dd = d * a->d, dm = dmin * a->d;
+            out[r] += dd * (float)vaddvq_s32(acc) - dm * (float)summ;
+        }
+    }
+}
+
 static T_NEON void q6_K_neon(int64_t n, const void *w, const void *act, size_t st, int nr, float *out)
 {
     const el_block_q6_K *wb = w;
@@ -635,6 +785,7 @@ el_qdot_fn el_qdot_get(el_type t, el_qdot_isa isa)
         case EL_TYPE_Q4_0: return q4_0_neon;
         case EL_TYPE_Q5_0: return q5_0_neon;
         case EL_TYPE_Q4_K: return q4_K_neon;
+        case EL_TYPE_Q5_K: return q5_K_neon;
         case EL_TYPE_Q6_K: return q6_K_neon;
         default: return NULL;
         }
@@ -647,6 +798,7 @@ el_qdot_fn el_qdot_get(el_type t, el_qdot_isa isa)
         case EL_TYPE_Q4_0: return q4_0_vnni;
         case EL_TYPE_Q5_0: return q5_0_vnni;
         case EL_TYPE_Q4_K: return q4_K_vnni;
+        case EL_TYPE_Q5_K: return q5_K_vnni;
         case EL_TYPE_Q6_K: return q6_K_vnni;
         default: return NULL;
         }
@@ -657,6 +809,7 @@ el_qdot_fn el_qdot_get(el_type t, el_qdot_isa isa)
         case EL_TYPE_Q4_0: return q4_0_avx2;
         case EL_TYPE_Q5_0: return q5_0_avx2;
         case EL_TYPE_Q4_K: return q4_K_avx2;
+        case EL_TYPE_Q5_K: return q5_K_avx2;
         case EL_TYPE_Q6_K: return q6_K_avx2;
         default: return NULL;
         }
@@ -668,6 +821,7 @@ el_qdot_fn el_qdot_get(el_type t, el_qdot_isa isa)
     case EL_TYPE_Q4_0: return q4_0_scalar;
     case EL_TYPE_Q5_0: return q5_0_scalar;
     case EL_TYPE_Q4_K: return q4_K_scalar;
+    case EL_TYPE_Q5_K: return q5_K_scalar;
     case EL_TYPE_Q6_K: return q6_K_scalar;
     default: return NULL;
     }

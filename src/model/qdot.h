@@ -5,8 +5,10 @@
  *
  * Unsigned weight codes meet signed activation codes in one u8 x s8 product;
  * the weight's offset (8 for q4_0, 16 for q5_0, 32 for q6_K) is removed with
- * the activation block's sum, and q8_0 weights use the sign trick
- * (|w| x sign(w)·a). */
+ * the activation block's sum, q4_K / q5_K mins with the 16-element sums, and
+ * q8_0 weights use the sign trick (|w| x sign(w)·a).
+ *
+ * Types: q8_0, q4_0, q5_0 (el_act_q8); q4_K, q5_K, q6_K (el_act_q8k). */
 #ifndef EL_QDOT_H
 #define EL_QDOT_H
 

@@ -2,8 +2,8 @@
  *
  * Layout: title on top, the plot area framed, y tick labels on the left (the
  * left margin grows with them), x tick labels and the x label below, the y
- * label rotated on the far left, the legend in the plot area's top-left
- * corner. Linear axes get "nice" 1-2-5 ticks over the data range padded by 5%;
+ * label rotated on the far left, the legend inside the plot area in the
+ * corner that hides the fewest data positions (top-left when tied). Linear axes get "nice" 1-2-5 ticks over the data range padded by 5%;
  * log axes (padded by 5% of the decades spanned) get decade ticks, with 2 and 5
  * labelled when fewer than two decades are shown, and fall back to 1-2-5 ticks
  * when no two decade/minor ticks fall in the range.
@@ -763,13 +763,29 @@ char *el_plot_svg(const el_plot *p, el_err *err)
         if (ay.ticks[k].labelled) ylw = fmax(ylw, text_width(ay.ticks[k].label, fs_tick));
     double left = 10 + (has_text(p->ylabel) ? 20 : 0) + ylw + 8;
     if (left > W / 2.0) left = W / 2.0;
+    /* x ticks: fewer when their labels would crowd; the right margin grows so
+     * the last label stays inside */
     double px0 = left, px1 = W - right;
-    ax.p0 = px0, ax.p1 = px1;
-    int xtarget = (int)((px1 - px0) / 90);
-    if (ax.log)
-        log_ticks(&ax, xtarget);
-    else
-        linear_ticks(&ax, ax.lo, ax.hi, xtarget);
+    for (int round = 0; round < 2; round++) {
+        ax.p0 = px0, ax.p1 = px1;
+        for (int xtarget = (int)((px1 - px0) / 90);; xtarget--) {
+            if (ax.log)
+                log_ticks(&ax, xtarget);
+            else
+                linear_ticks(&ax, ax.lo, ax.hi, xtarget);
+            double need = 0;
+            for (int k = 0; k < ax.n_ticks; k++)
+                if (ax.ticks[k].labelled) need += text_width(ax.ticks[k].label, fs_tick) * 1.05 + 24;
+            if (need <= px1 - px0 || xtarget <= 2) break;
+        }
+        double over = 0;
+        for (int k = 0; k < ax.n_ticks; k++)
+            if (ax.ticks[k].labelled)
+                over = fmax(over, map_px(&ax, ax.ticks[k].v) +
+                                      text_width(ax.ticks[k].label, fs_tick) / 2 - (W - 4));
+        if (!(over > 0.5) || px1 - over < px0 + 60) break;
+        px1 -= over;
+    }
 
     sbuf body = {0};
     sbuf *b = &body;
@@ -954,8 +970,39 @@ char *el_plot_svg(const el_plot *p, el_err *err)
             leg_w = fmax(leg_w, text_width(p->series[k].label, fs_legend));
         }
     if (n_leg > 0) {
-        double lx = px0 + 8, ly = py0 + 8, row = 16;
+        double row = 16;
         double bw = 8 + 22 + 6 + leg_w + 8, bh = 6 + n_leg * row;
+        /* the corner of the plot area hiding the fewest data positions
+         * (top-left, top-right, bottom-left, bottom-right; ties: first) */
+        double lx = px0 + 8, ly = py0 + 8;
+        long best = -1;
+        for (int c = 0; c < 4; c++) {
+            double cx = (c & 1) ? px1 - 8 - bw : px0 + 8, cy = (c & 2) ? py1 - 8 - bh : py0 + 8;
+            long hidden = 0;
+            for (int k = 0; k < p->n_series && (best < 0 || hidden < best); k++) {
+                const el_plot_series *s = &p->series[k];
+                for (int i = 0; i < s->n; i++) {
+                    if (!pos_ok(s, i, &ax, &ay)) continue;
+                    double x = map_px(&ax, s->x[i]);
+                    if (x < cx - 4 || x > cx + bw + 4) continue;
+                    double ys[2];
+                    int ny = 0;
+                    if (s->kind == EL_SERIES_BAND) {
+                        ys[ny++] = map_px(&ay, s->y_lo[i]);
+                        ys[ny++] = map_px(&ay, s->y_hi[i]);
+                    } else {
+                        ys[ny++] = map_px(&ay, s->y[i]);
+                    }
+                    for (int j = 0; j < ny; j++)
+                        if (ys[j] >= cy - 4 && ys[j] <= cy + bh + 4) hidden++;
+                }
+            }
+            if (best < 0 || hidden < best) {
+                best = hidden;
+                lx = cx, ly = cy;
+            }
+            if (best == 0) break;
+        }
         sb_puts(b, "<g class=\"el-legend\">\n<rect x=\"");
         sb_num(b, lx);
         sb_puts(b, "\" y=\"");
