@@ -301,7 +301,8 @@ static double now(void)
 }
 
 /* GB/s of weight bytes through one thread: a 2048-wide matrix of ~4 MiB (L3
- * here), every row times 1 and 4 activation rows. */
+ * here), every row times 1 and 4 activation rows (4 rows: 4x the arithmetic
+ * per weight byte). */
 static void test_bench(void **state)
 {
     (void)state;
@@ -346,17 +347,22 @@ static void test_bench(void **state)
                    q ? el_qdot_isa_name((el_qdot_isa)isa) : el_fdot_isa_name((el_fdot_isa)isa));
             for (int nr = 1; nr <= 4; nr += 3) {
                 float out[4], sink = 0;
-                int reps = 0;
-                double t0 = now(), t1;
-                do {
-                    for (int64_t r = 0; r < rows; r++) {
-                        if (q) fn.q(in, wq + r * rb, a, st, nr, out);
-                        else fn.f(in, wq + r * rb, a, st, nr, out);
-                        sink += out[0];
-                    }
-                    reps++;
-                } while ((t1 = now()) - t0 < 0.25);
-                printf("  %d row%s %6.2f GB/s", nr, nr > 1 ? "s" : " ", (double)rows * rb * reps / (t1 - t0) / 1e9);
+                double best = 0;
+                for (int trial = 0; trial < 7; trial++) {   /* the best of 7: other jobs share the CPU */
+                    int reps = 0;
+                    double t0 = now(), t1;
+                    do {
+                        for (int64_t r = 0; r < rows; r++) {
+                            if (q) fn.q(in, wq + r * rb, a, st, nr, out);
+                            else fn.f(in, wq + r * rb, a, st, nr, out);
+                            sink += out[0];
+                        }
+                        reps++;
+                    } while ((t1 = now()) - t0 < 0.05);
+                    double gbs = (double)rows * rb * reps / (t1 - t0) / 1e9;
+                    if (gbs > best) best = gbs;
+                }
+                printf("  %d row%s %6.2f GB/s", nr, nr > 1 ? "s" : " ", best);
                 if (sink == 12345.678f) printf("!");
             }
             printf("\n");

@@ -15,19 +15,24 @@
 
 /* ---- half-precision helpers: scalar, and F16C for heads of >= 16 ---------- */
 
+/* q (already rounded to F16) . k: every product is exact in float (11 x 11
+ * bits); the sum runs in double and is rounded once, as llama.cpp's F16 dot
+ * does for heads shorter than its vector step (all of a head of 8 or 16). */
 static float dot_f32_f16(const float *q, const uint16_t *k, int n)
 {
-    float s = 0;
-    for (int d = 0; d < n; d++) s += q[d] * el_fp16_to_fp32(k[d]);
-    return s;
+    double s = 0;
+    for (int d = 0; d < n; d++) s += (double)(q[d] * el_fp16_to_fp32(k[d]));
+    return (float)s;
 }
 static void scale_f16(uint16_t *acc, float ms, int n)
 {
     for (int d = 0; d < n; d++) acc[d] = el_fp32_to_fp16(el_fp16_to_fp32(acc[d]) * ms);
 }
+/* acc += v * vs in one fused step, rounded to F16 (llama.cpp's compiled F16
+ * multiply-add for heads shorter than its vector step) */
 static void mad_f16(uint16_t *acc, const uint16_t *v, float vs, int n)
 {
-    for (int d = 0; d < n; d++) acc[d] = el_fp32_to_fp16(el_fp16_to_fp32(acc[d]) + el_fp16_to_fp32(v[d]) * vs);
+    for (int d = 0; d < n; d++) acc[d] = el_fp32_to_fp16(fmaf(el_fp16_to_fp32(v[d]), vs, el_fp16_to_fp32(acc[d])));
 }
 static void round_f16(float *x, int n)
 {
@@ -185,6 +190,182 @@ static f16_ops pick_f16_ops(int head_dim)
     return o;
 }
 
+/* ---- F32 weights: llama.cpp's float arithmetic ------------------------------
+ * With an F16 KV cache every key, value and query is rounded to 11 bits, so a
+ * difference in the last float bit of q, k or v (summation order, a fused or
+ * separate multiply-add) sometimes moves a key or a partial attention sum by a
+ * whole half-precision step, and on a small model that shows in the logits at
+ * the 1e-3 level (stories260K: up to 5e-3 before this). For F32 weights the
+ * pass therefore repeats the CPU backend's float arithmetic, as llama.cpp does
+ * it on an AVX-512 CPU, on every architecture:
+ *   - batches (n >= 2, length a multiple of 16, output rows a multiple of 4):
+ *     one 16-lane FMA accumulator per output over steps of 16, then a
+ *     horizontal sum (halves of 8, of 4, then (0+2) + (1+3));
+ *   - otherwise (one row, or lengths like n_ff = 172): four 16-lane FMA
+ *     accumulators over steps of 64 folded (0+2) + (1+3), the same horizontal
+ *     sum, then the remaining products added one at a time;
+ *   - SwiGLU: silu by the backend's vector exp (a degree-5 polynomial, exact
+ *     FMA steps) for each full block of 16 of a row, libm expf for the rest.
+ * The other weight types keep ops.c's kernels. */
+
+/* The products left after the 64-element steps of the single-row order, added
+ * one at a time in the way the compiled backend does it: its compiler
+ * vectorised the products of the leading multiples of 8 (rounded, then added
+ * in order) and fused the last k % 8 into FMAs. */
+static float ll_vdot_tail(float sum, const float *w, const float *x, int i, int k)
+{
+    int fused = i + ((k - i) & ~7);
+    for (; i < fused; i++) {
+        float p = w[i] * x[i];
+        sum += p;
+    }
+    for (; i < k; i++) sum = fmaf(w[i], x[i], sum);
+    return sum;
+}
+
+/* a[0..15] summed as _mm512_reduce_add_ps sums its lanes */
+static inline float ll_hsum16(const float *a)
+{
+    float b[8], c[4];
+    for (int j = 0; j < 8; j++) b[j] = a[j] + a[j + 8];
+    for (int j = 0; j < 4; j++) c[j] = b[j] + b[j + 4];
+    return (c[0] + c[2]) + (c[1] + c[3]);
+}
+
+/* The batch (GEMM) order: out[r] = w . x_r for nr <= 4 rows x_r = x + r * k. */
+static void ll_gemm_scalar(const float *w, const float *x, int k, int nr, float *out)
+{
+    for (int r = 0; r < nr; r++) {
+        const float *xr = x + (size_t)r * k;
+        float acc[16] = {0};
+        for (int l = 0; l < k; l += 16)
+            for (int j = 0; j < 16; j++) acc[j] = fmaf(w[l + j], xr[l + j], acc[j]);
+        out[r] = ll_hsum16(acc);
+    }
+}
+
+/* The single-row (vector dot) order, any k. */
+static float ll_vdot_scalar(const float *w, const float *x, int k)
+{
+    float s[4][16] = {{0}};
+    int np = k & ~63;
+    for (int i = 0; i < np; i += 64)
+        for (int q = 0; q < 4; q++)
+            for (int j = 0; j < 16; j++) s[q][j] = fmaf(w[i + 16 * q + j], x[i + 16 * q + j], s[q][j]);
+    for (int j = 0; j < 16; j++) s[0][j] = (s[0][j] + s[2][j]) + (s[1][j] + s[3][j]);
+    float sum = ll_hsum16(s[0]);
+    return ll_vdot_tail(sum, w, x, np, k);
+}
+
+#ifdef HAVE_F16C_PATH
+/* The same two orders, each 16-lane accumulator as two 8-lane halves (the
+ * lanes are independent, so the result is bit-identical). */
+static inline __attribute__((always_inline)) T_F16C float ll_hsum16_x86(__m256 lo, __m256 hi)
+{
+    return hsum8_f16c(_mm256_add_ps(lo, hi));
+}
+
+static T_F16C void ll_gemm_x86(const float *w, const float *x, int k, int nr, float *out)
+{
+    __m256 lo[4], hi[4];
+    for (int r = 0; r < 4; r++) lo[r] = hi[r] = _mm256_setzero_ps();
+    for (int l = 0; l < k; l += 16) {
+        __m256 w0 = _mm256_loadu_ps(w + l), w1 = _mm256_loadu_ps(w + l + 8);
+        for (int r = 0; r < nr; r++) {
+            const float *xr = x + (size_t)r * k + l;
+            lo[r] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xr), lo[r]);
+            hi[r] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xr + 8), hi[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) out[r] = ll_hsum16_x86(lo[r], hi[r]);
+}
+
+static T_F16C float ll_vdot_x86(const float *w, const float *x, int k)
+{
+    __m256 s[4][2];
+    for (int q = 0; q < 4; q++) s[q][0] = s[q][1] = _mm256_setzero_ps();
+    int np = k & ~63;
+    for (int i = 0; i < np; i += 64)
+        for (int q = 0; q < 4; q++)
+            for (int h = 0; h < 2; h++) {
+                int o = i + 16 * q + 8 * h;
+                s[q][h] = _mm256_fmadd_ps(_mm256_loadu_ps(w + o), _mm256_loadu_ps(x + o), s[q][h]);
+            }
+    __m256 lo = _mm256_add_ps(_mm256_add_ps(s[0][0], s[2][0]), _mm256_add_ps(s[1][0], s[3][0]));
+    __m256 hi = _mm256_add_ps(_mm256_add_ps(s[0][1], s[2][1]), _mm256_add_ps(s[1][1], s[3][1]));
+    float sum = ll_hsum16_x86(lo, hi);
+    return ll_vdot_tail(sum, w, x, np, k);
+}
+#endif
+
+typedef struct ll_mm_job {
+    const float *W, *X;
+    float *Y;
+    int k, m, n;
+    bool gemm, x86;
+} ll_mm_job;
+
+static void ll_mm_rows(void *arg, int64_t b, int64_t e, int ith)
+{
+    (void)ith;
+    ll_mm_job *j = arg;
+    float tmp[4];
+    for (int64_t r = b; r < e; r++) {
+        const float *w = j->W + (size_t)r * j->k;
+        for (int i = 0; i < j->n; i += 4) {
+            int nr = j->n - i < 4 ? j->n - i : 4;
+            const float *x = j->X + (size_t)i * j->k;
+            if (j->gemm) {
+#ifdef HAVE_F16C_PATH
+                if (j->x86)
+                    ll_gemm_x86(w, x, j->k, nr, tmp);
+                else
+#endif
+                    ll_gemm_scalar(w, x, j->k, nr, tmp);
+            } else {
+                for (int q = 0; q < nr; q++) {
+                    const float *xq = x + (size_t)q * j->k;
+#ifdef HAVE_F16C_PATH
+                    tmp[q] = j->x86 ? ll_vdot_x86(w, xq, j->k) : ll_vdot_scalar(w, xq, j->k);
+#else
+                    tmp[q] = ll_vdot_scalar(w, xq, j->k);
+#endif
+                }
+            }
+            for (int q = 0; q < nr; q++) j->Y[(size_t)(i + q) * j->m + r] = tmp[q];
+        }
+    }
+}
+
+
+/* e^x, one lane of the backend's vector exp: x = n ln2 + b (n by the
+ * 1.5 * 2^23 rounding trick, ln2 in two parts), e^b by a degree-5 polynomial
+ * in Estrin form, then scaled by 2^n. */
+static float ll_expf(float x)
+{
+    const float shift = 0x1.8p23f;
+    float z = fmaf(x, 0x1.715476p+0f, shift);
+    float n = z - shift;
+    float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    float u = b * b;
+    float p = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
+                   fmaf(0x1.ffffecp-1f, b, 1.0f));
+    if (fabsf(n) > 192.0f) return n > 0 ? INFINITY : 0.0f;
+    return ldexpf(p, (int)n);
+}
+
+/* g (rows, n) = silu(g) * u, row by row as described above */
+static void swiglu_rows(float *g, const float *u, int rows, int n)
+{
+    for (int r = 0; r < rows; r++) {
+        float *gr = g + (size_t)r * n;
+        const float *ur = u + (size_t)r * n;
+        int i = n - n % 16;
+        for (int t = 0; t < i; t++) gr[t] = gr[t] / (1.0f + ll_expf(0.0f - gr[t])) * ur[t];
+        for (; i < n; i++) gr[i] = gr[i] / (1.0f + expf(-gr[i])) * ur[i];
+    }
+}
+
 /* batches of at least this many tokens use the F32 softmax of h.attend */
 #define EL_ATTN_TILE_MIN 32
 
@@ -321,13 +502,31 @@ const float *el_get_logits(const el_context *c, int i)
     return c->logits + (size_t)(i - c->logit_first) * (size_t)c->m->hp.n_vocab;
 }
 
+/* Y (n, W.ne1) = X (n, W.ne0) @ W^T: F32 weights in llama.cpp's order (see
+ * above), the other types through ops.c. */
+static void matmul(el_context *c, const el_gguf_tensor *W, const float *X, int n, float *Y)
+{
+    if (W->type != EL_TYPE_F32) {
+        el_matmul_tensor(&c->ops, W, X, n, Y);
+        return;
+    }
+    int k = (int)W->ne[0], m = (int)W->ne[1];
+    ll_mm_job j = {W->data, X, Y, k, m, n, n >= 2 && k % 16 == 0 && m % 4 == 0, false};
+#ifdef HAVE_F16C_PATH
+    const el_cpu_features *f = el_cpu();
+    j.x86 = f->avx2 && f->fma && f->f16c;
+#endif
+    int64_t chunk = m / ((int64_t)el_threads_count(c->tp) * 8);
+    el_parallel_for(c->tp, m, chunk < 1 ? 1 : chunk, ll_mm_rows, &j);
+}
+
 /* ---- small vector operations -------------------------------------------- */
 
 /* o (n,) = x (n,) / sqrt(mean(x^2) + eps) * w (n,) */
 static void rmsnorm(float *o, const float *x, const float *w, int n, float eps)
 {
     double ss = 0;
-    for (int i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    for (int i = 0; i < n; i++) ss += (double)(x[i] * x[i]);   /* float products, as llama.cpp */
     float scale = 1.0f / sqrtf((float)(ss / n) + eps);
     for (int i = 0; i < n; i++) o[i] = x[i] * scale * w[i];
 }
@@ -349,8 +548,9 @@ static void rope_head(float *h, int pos, const el_hparams *hp, const float *freq
         int a = hp->rope_type == EL_ROPE_NEOX ? i : 2 * i;
         int b = hp->rope_type == EL_ROPE_NEOX ? i + half : 2 * i + 1;
         float x0 = h[a], x1 = h[b];
-        h[a] = x0 * cs - x1 * sn;
-        h[b] = x0 * sn + x1 * cs;
+        /* llama.cpp's compiled rotation fuses the first product of each */
+        h[a] = fmaf(x0, cs, -(x1 * sn));
+        h[b] = fmaf(x0, sn, x1 * cs);
         theta *= theta_scale;
     }
 }
@@ -509,15 +709,19 @@ int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_log
         el_dequantize_row(m->tok_embd->type, (const uint8_t *)m->tok_embd->data + (size_t)tokens[i] * emb_row,
                           c->x + (size_t)i * d, d);
 
+    /* the rows whose logits are kept; as in llama.cpp, the last layer's
+     * feed-forward part runs on those rows only (so its products take the
+     * single-row order when only the last row is wanted) */
+    int first = all_logits ? 0 : n - 1, rows = n - first;
     for (int l = 0; l < hp->n_layer; l++) {
         const el_layer *L = &m->layers[l];
         for (int i = 0; i < n; i++)
             rmsnorm(c->xb + (size_t)i * d, c->x + (size_t)i * d, L->attn_norm->data, d, hp->rms_eps);
         dump_tensor("attn_norm", l, c->xb, d, n);
         /* q (n, qd), k, v (n, kvd) */
-        el_matmul_tensor(&c->ops, L->wq, c->xb, n, c->q);
-        el_matmul_tensor(&c->ops, L->wk, c->xb, n, c->k);
-        el_matmul_tensor(&c->ops, L->wv, c->xb, n, c->v);
+        matmul(c, L->wq, c->xb, n, c->q);
+        matmul(c, L->wk, c->xb, n, c->k);
+        matmul(c, L->wv, c->xb, n, c->v);
         for (int i = 0; i < n; i++) {
             float *q = c->q + (size_t)i * qd, *k = c->k + (size_t)i * kvd, *v = c->v + (size_t)i * kvd;
             if (L->bq) {
@@ -543,32 +747,31 @@ int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_log
         el_parallel_for(c->tp, (int64_t)n * hp->n_head, 0, attention_items, &aj);
         dump_tensor("attn_out", l, c->att, qd, n);
         /* x += att (n, qd) @ Wo^T */
-        el_matmul_tensor(&c->ops, L->wo, c->att, n, c->xb);
+        matmul(c, L->wo, c->att, n, c->xb);
         dump_tensor("kqv_out", l, c->xb, d, n);
         for (size_t i = 0; i < (size_t)n * d; i++) c->x[i] += c->xb[i];
         dump_tensor("ffn_inp", l, c->x, d, n);
 
-        for (int i = 0; i < n; i++)
-            rmsnorm(c->xb + (size_t)i * d, c->x + (size_t)i * d, L->ffn_norm->data, d, hp->rms_eps);
-        dump_tensor("ffn_norm", l, c->xb, d, n);
-        el_matmul_tensor(&c->ops, L->w_gate, c->xb, n, c->hb);
-        el_matmul_tensor(&c->ops, L->w_up, c->xb, n, c->hb2);
-        dump_tensor("ffn_gate", l, c->hb, ff, n);
-        dump_tensor("ffn_up", l, c->hb2, ff, n);
-        for (size_t i = 0; i < (size_t)n * ff; i++) {
-            float g = c->hb[i];
-            c->hb[i] = g / (1.0f + expf(-g)) * c->hb2[i];
-        }
-        dump_tensor("ffn_gate_par", l, c->hb, ff, n);
-        el_matmul_tensor(&c->ops, L->w_down, c->hb, n, c->xb);
-        dump_tensor("ffn_out", l, c->xb, d, n);
-        for (size_t i = 0; i < (size_t)n * d; i++) c->x[i] += c->xb[i];
-        dump_tensor("l_out", l, c->x, d, n);
+        /* feed-forward on rows [r0, n) */
+        int r0 = l == hp->n_layer - 1 ? first : 0, nr = n - r0;
+        float *xr = c->x + (size_t)r0 * d;
+        for (int i = 0; i < nr; i++)
+            rmsnorm(c->xb + (size_t)i * d, xr + (size_t)i * d, L->ffn_norm->data, d, hp->rms_eps);
+        dump_tensor("ffn_norm", l, c->xb, d, nr);
+        matmul(c, L->w_gate, c->xb, nr, c->hb);
+        matmul(c, L->w_up, c->xb, nr, c->hb2);
+        dump_tensor("ffn_gate", l, c->hb, ff, nr);
+        dump_tensor("ffn_up", l, c->hb2, ff, nr);
+        swiglu_rows(c->hb, c->hb2, nr, ff);
+        dump_tensor("ffn_gate_par", l, c->hb, ff, nr);
+        matmul(c, L->w_down, c->hb, nr, c->xb);
+        dump_tensor("ffn_out", l, c->xb, d, nr);
+        for (size_t i = 0; i < (size_t)nr * d; i++) xr[i] += c->xb[i];
+        dump_tensor("l_out", l, xr, d, nr);
     }
     c->n_past = pos + n;
 
     /* logits for the rows asked for */
-    int first = all_logits ? 0 : n - 1, rows = n - first;
     if (rows > c->logit_cap) {
         uint64_t bytes = (uint64_t)rows * (uint64_t)hp->n_vocab * sizeof(float);
         if (el_mem_check(bytes, "the logits", err)) return -1;
@@ -579,7 +782,7 @@ int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_log
     }
     for (int i = first; i < n; i++)
         rmsnorm(c->xb + (size_t)(i - first) * d, c->x + (size_t)i * d, m->output_norm->data, d, hp->rms_eps);
-    el_matmul_tensor(&c->ops, m->output, c->xb, rows, c->logits);
+    matmul(c, m->output, c->xb, rows, c->logits);
     c->logit_first = first;
     c->logit_rows = rows;
     return 0;
