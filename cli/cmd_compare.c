@@ -37,18 +37,6 @@ static void ci_str(char *b, size_t cap, el_ci c)
     else snprintf(b, cap, "%+.1f%% [%+.1f, %+.1f]", c.est, c.lo, c.hi);
 }
 
-static cJSON *ci_json(el_ci c)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    if (isfinite(c.est)) cJSON_AddNumberToObject(o, "est", c.est);
-    else cJSON_AddNullToObject(o, "est");
-    if (isfinite(c.lo)) cJSON_AddNumberToObject(o, "lo", c.lo);
-    else cJSON_AddNullToObject(o, "lo");
-    if (isfinite(c.hi)) cJSON_AddNumberToObject(o, "hi", c.hi);
-    else cJSON_AddNullToObject(o, "hi");
-    return o;
-}
 
 int cmd_compare(int argc, char **argv)
 {
@@ -157,14 +145,14 @@ int cmd_compare(int argc, char **argv)
         cJSON_AddNumberToObject(o, "n_common_x", c.c.n_common_x);
         cJSON_AddNumberToObject(o, "total_base", c.c.total_base);
         cJSON_AddNumberToObject(o, "total_other", c.c.total_other);
-        cJSON_AddItemToObject(o, "total", ci_json(t));
+        el_json_add_ci(o, "total", t.est, t.lo, t.hi);
         if (!thr) {
             cJSON_AddNumberToObject(o, "a_base", c.c.a_base);
             cJSON_AddNumberToObject(o, "a_other", c.c.a_other);
             cJSON_AddNumberToObject(o, "b_base", c.c.b_base);
             cJSON_AddNumberToObject(o, "b_other", c.c.b_other);
-            cJSON_AddItemToObject(o, "intercept", ci_json(c.c.intercept_pct));
-            cJSON_AddItemToObject(o, "slope", ci_json(c.c.slope_pct));
+            el_json_add_ci(o, "intercept", c.c.intercept_pct.est, c.c.intercept_pct.lo, c.c.intercept_pct.hi);
+            el_json_add_ci(o, "slope", c.c.slope_pct.est, c.c.slope_pct.lo, c.c.slope_pct.hi);
         }
         if (energy) {
             if (lb) cJSON_AddStringToObject(o, "energy_label_base", lb);

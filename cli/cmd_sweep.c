@@ -166,11 +166,7 @@ static void iso_now(char *buf, size_t cap)
     strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void add_num(cJSON *o, const char *k, double v)
-{
-    if (!isfinite(v)) cJSON_AddNullToObject(o, k);
-    else cJSON_AddNumberToObject(o, k, v);
-}
+#define add_num el_json_add_num
 
 /* ---- prompts ----------------------------------------------------------------- */
 

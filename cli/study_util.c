@@ -53,20 +53,9 @@ int study_fit_run(const el_run *r, const char *xkey, const char *metric, bool kn
     return rc;
 }
 
-static void add_num(cJSON *o, const char *k, double v)
-{
-    if (!isfinite(v)) cJSON_AddNullToObject(o, k);
-    else cJSON_AddNumberToObject(o, k, v);
-}
+#define add_num el_json_add_num
 
-static void add_ci(cJSON *o, const char *k, el_ci c)
-{
-    cJSON *j = cJSON_AddObjectToObject(o, k);
-    if (!j) return;
-    add_num(j, "est", c.est);
-    add_num(j, "lo", c.lo);
-    add_num(j, "hi", c.hi);
-}
+static void add_ci(cJSON *o, const char *k, el_ci c) { el_json_add_ci(o, k, c.est, c.lo, c.hi); }
 
 /* mean y per distinct x (sorted), into malloc'd arrays */
 static int group_means(const double *x, const double *y, int n, double **gx, double **gy, int **gn)

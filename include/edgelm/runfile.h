@@ -22,6 +22,12 @@
 extern "C" {
 #endif
 
+/* Add key: v to a cJSON object (void*), or key: null when v is NaN or
+ * infinite (JSON has no NaN). */
+void el_json_add_num(void *obj, const char *key, double v);
+/* Add key: {"est":..,"lo":..,"hi":..} (nulls where not finite). */
+void el_json_add_ci(void *obj, const char *key, double est, double lo, double hi);
+
 /* Append one record (a cJSON object, passed as void*) as a single line:
  * one write(), then fsync(fd). */
 int el_jsonl_append(int fd, const void *record, el_err *err);

@@ -613,7 +613,7 @@ static void attention_items(void *arg, int64_t b, int64_t e, int ith)
                     vs = expf(s - M);
                 }
                 c->h.mad(acc, vh + off, vs, hd);
-                S = S * ms + vs;
+                S = fmaf(S, ms, vs);   /* fused, as llama.cpp's compiled kernel */
             }
             float inv = 1.0f / S;
             for (int d = 0; d < hd; d++) o[d] = el_fp16_to_fp32(acc[d]) * inv;

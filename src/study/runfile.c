@@ -14,6 +14,22 @@
 #define MAX_LINES 10000000
 #define MAX_LINE (1u << 20)
 
+void el_json_add_num(void *obj, const char *key, double v)
+{
+    if (!obj) return;
+    if (isfinite(v)) cJSON_AddNumberToObject((cJSON *)obj, key, v);
+    else cJSON_AddNullToObject((cJSON *)obj, key);
+}
+
+void el_json_add_ci(void *obj, const char *key, double est, double lo, double hi)
+{
+    cJSON *c = obj ? cJSON_AddObjectToObject((cJSON *)obj, key) : NULL;
+    if (!c) return;
+    el_json_add_num(c, "est", est);
+    el_json_add_num(c, "lo", lo);
+    el_json_add_num(c, "hi", hi);
+}
+
 int el_jsonl_append(int fd, const void *record, el_err *err)
 {
     char *s = cJSON_PrintUnformatted((const cJSON *)record);
