@@ -263,9 +263,11 @@ static void test_matmul_batches(void **state)
                         if (isa > (int)el_qdot_best_isa() || !el_qdot_get(t, (el_qdot_isa)isa)) continue;
                         o.isa = isa;
                     } else {
-                        if (!fisa_runs((el_fdot_isa)isa) || el_fdot_bf16_act(t, (el_fdot_isa)isa)) continue;
+                        if (!fisa_runs((el_fdot_isa)isa)) continue;
                         o.fisa = isa;
                     }
+                    /* the opt-in vdpbf16ps path rounds the activations to BF16: 2^-8 more (see above) */
+                    double extra = !q && el_fdot_bf16_act(t, (el_fdot_isa)isa) ? 0x1p-8 : 0;
                     memset(y, 0, 5 * rows * sizeof *y);
                     el_matmul_tensor(&o, &W, x, n, y);
                     for (int i = 0; i < n; i++)
@@ -276,8 +278,8 @@ static void test_matmul_batches(void **state)
                                 ref += p, mag += fabs(p);
                             }
                             double e = fabs(y[i * rows + r] - ref) / mag, vs = fabs(y[i * rows + r] - ys[i * rows + r]) / mag;
-                            if (e > worst) worst = e;
-                            if (e > (q ? 0.01 : float_bound(in)) || vs > (q ? 1e-5 : 2 * float_bound(in)))
+                            if (e > worst && extra == 0) worst = e;
+                            if (e > (q ? 0.01 : float_bound(in) + extra) || vs > (q ? 1e-5 : 2 * float_bound(in) + extra))
                                 fail_msg("%s isa %d in=%lld n=%d: Y[%d][%lld] = %.9g, exact %.9g, scalar %.9g",
                                          el_type_info(t)->name, isa, (long long)in, n, i, (long long)r, y[i * rows + r], ref,
                                          ys[i * rows + r]);
@@ -287,7 +289,8 @@ static void test_matmul_batches(void **state)
             el_ops_free(&o);
             free(w), free(wd), free(x), free(y), free(ys), free(wq);
         }
-        printf("# matmul %-4s batches 1..5, %lld rows: max |err| / sum|w x| %.2e\n", el_type_info(t)->name, (long long)rows, worst);
+        printf("# matmul %-4s batches 1..5, %lld rows: max |err| / sum|w x| %.2e%s\n", el_type_info(t)->name, (long long)rows,
+               worst, t == EL_TYPE_BF16 && fisa_runs(EL_FDOT_AVX512_BF16) ? "; the BF16-activation path checked too" : "");
     }
 }
 
