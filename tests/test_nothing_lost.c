@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -146,7 +147,15 @@ static void test_kill_sweep_at_random_moments(void **state)
                         "-t", "1", "--no-trace", "-q", NULL};
         pid_t pid = spawn(argv);
         assert_true(pid > 0);
-        double delay = 0.4 + 2.0 * rand() / (double)RAND_MAX;
+        /* the run starts writing after loading the model, reading the corpus
+         * and a warm-up (slow under a sanitizer): wait for its header line,
+         * then kill it at a random moment of the measurements */
+        struct stat sst;
+        for (int w = 0; w < 1200 && !(stat(out, &sst) == 0 && sst.st_size > 0); w++) {
+            struct timespec p = {0, 50000000};
+            nanosleep(&p, NULL);
+        }
+        double delay = 0.1 + 2.0 * rand() / (double)RAND_MAX;
         struct timespec ts = {(time_t)delay, (long)((delay - (time_t)delay) * 1e9)};
         nanosleep(&ts, NULL);
         kill(pid, sig);
