@@ -82,6 +82,7 @@ typedef struct qmm_job {
     float *Y;
     int n;
     el_qdot_fn fn;
+    int64_t rblk;   /* weight rows per cache block */
 } qmm_job;
 
 static void quantize_rows(void *arg, int64_t b, int64_t e, int ith)
@@ -92,18 +93,24 @@ static void quantize_rows(void *arg, int64_t b, int64_t e, int ith)
     for (int64_t i = b; i < e; i++) el_qdot_quantize_act(j->type, j->X + (size_t)i * in, j->act + (size_t)i * j->act_row, in);
 }
 
+/* Weight rows [b, e) in blocks of rblk rows: a block stays in L2 while every
+ * group of 4 batch rows passes over it (the 4 activation rows in L1), so the
+ * activations stream from memory once per block rather than once per row. */
 static void qmm_rows(void *arg, int64_t b, int64_t e, int ith)
 {
     (void)ith;
     qmm_job *j = arg;
     int64_t in = j->W->ne[0], out = j->W->ne[1];
     float tmp[4];
-    for (int64_t r = b; r < e; r++) {
-        const uint8_t *w = (const uint8_t *)j->W->data + (size_t)r * j->w_row;
+    for (int64_t r0 = b; r0 < e; r0 += j->rblk) {
+        int64_t r1 = e - r0 < j->rblk ? e : r0 + j->rblk;
         for (int i = 0; i < j->n; i += 4) {
             int nr = j->n - i < 4 ? j->n - i : 4;
-            j->fn(in, w, j->act + (size_t)i * j->act_row, j->act_row, nr, tmp);
-            for (int k = 0; k < nr; k++) j->Y[(size_t)(i + k) * out + r] = tmp[k];
+            const uint8_t *x = j->act + (size_t)i * j->act_row;
+            for (int64_t r = r0; r < r1; r++) {
+                j->fn(in, (const uint8_t *)j->W->data + (size_t)r * j->w_row, x, j->act_row, nr, tmp);
+                for (int k = 0; k < nr; k++) j->Y[(size_t)(i + k) * out + r] = tmp[k];
+            }
         }
     }
 }
@@ -123,8 +130,10 @@ static bool matmul_quantized(el_ops *o, const el_gguf_tensor *W, const float *X,
         o->act = p;
         o->act_cap = need;
     }
-    qmm_job j = {W, t, X, o->act, act_row, el_row_size(t, in), Y, n, fn};
+    qmm_job j = {W, t, X, o->act, act_row, el_row_size(t, in), Y, n, fn, 1};
     el_parallel_for(o->tp, n, n >= 2 * o->nth ? 0 : n, quantize_rows, &j);
+    j.rblk = (int64_t)((128u << 10) / (j.w_row ? j.w_row : 1));
+    if (j.rblk < 1) j.rblk = 1;
     int64_t rows = W->ne[1];
     int64_t chunk = rows / ((int64_t)o->nth * 8);
     if (chunk < 1) chunk = 1;
