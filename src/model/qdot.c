@@ -359,6 +359,14 @@ LEGACY_KERNEL(q5_0_vnni, T_VNNI, dot_vnni, 22, unpack_q5(wb), 16, 0)
         }                                                                                              \
     }
 
+/* int16 pairs x int16 scales, pair-summed into int32 and added to acc: madd +
+ * add on AVX2, one vpdpwssd with AVX-512 VNNI (the same wrapping int32 sum). */
+ALWAYS_PRE T_AVX2 __m256i scdot_avx2(__m256i acc, __m256i p16, __m256i sc)
+{
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p16, sc));
+}
+ALWAYS_PRE T_VNNI __m256i scdot_vnni(__m256i acc, __m256i p16, __m256i sc) { return _mm256_dpwssd_epi32(acc, p16, sc); }
+
 #define Q4K_KERNEL(NAME, TGT, DOT)                                                                      \
     ALWAYS TGT void NAME##_body(int64_t n, const void *w, const void *act, size_t st, float *out, const int NR) \
     {                                                                                                  \
@@ -394,7 +402,7 @@ LEGACY_KERNEL(q5_0_vnni, T_VNNI, dot_vnni, 22, unpack_q5(wb), 16, 0)
                 _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) {                                  \
                     /* u8 x s8 -> pairs in int16 (<= 2*15*127), then x scale and pair-summed in int32 */ \
                     __m256i p16 = _mm256_maddubs_epi16(q[j], _mm256_loadu_si256((const __m256i *)(a->qs + 32 * j))); \
-                    s32 = _mm256_add_epi32(s32, _mm256_madd_epi16(p16, sc16[j]));                       \
+                    s32 = DOT(s32, p16, sc16[j]);                                                      \
                 }                                                                                      \
                 __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a->bsums),             \
                                                _mm_loadu_si128((const __m128i *)(a->bsums + 8)));       \
@@ -410,17 +418,12 @@ LEGACY_KERNEL(q5_0_vnni, T_VNNI, dot_vnni, 22, unpack_q5(wb), 16, 0)
     }                                                                                                  \
     KQ_DISPATCH(NAME, TGT)
 
-Q4K_KERNEL(q4_K_avx2, T_AVX2, dot_avx2)
-Q4K_KERNEL(q4_K_vnni, T_VNNI, dot_vnni)
+Q4K_KERNEL(q4_K_avx2, T_AVX2, scdot_avx2)
+Q4K_KERNEL(q4_K_vnni, T_VNNI, scdot_vnni)
 
 /* q5_K: q4_K's 6-bit scales and mins with 5-bit codes. The u8 x s8 pairs of a
  * sub-block (<= 2*31*127 in int16) are multiplied by its scale and pair-summed
- * into int32: madd + add on AVX2, one vpdpwssd with AVX-512 VNNI. */
-ALWAYS_PRE T_AVX2 __m256i scdot_avx2(__m256i acc, __m256i p16, __m256i sc)
-{
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(p16, sc));
-}
-ALWAYS_PRE T_VNNI __m256i scdot_vnni(__m256i acc, __m256i p16, __m256i sc) { return _mm256_dpwssd_epi32(acc, p16, sc); }
+ * into int32 with scdot (above). */
 
 /* the 12 scale bytes of q4_K / q5_K -> 8 scales and 8 mins as int16 */
 ALWAYS_PRE T_AVX2 void k4_scales_mins(const uint8_t *scales, __m128i *sc, __m128i *mn)
@@ -528,10 +531,13 @@ Q5K_KERNEL(q5_K_vnni, T_VNNI, scdot_vnni)
                 __m256i s32 = _mm256_setzero_si256();                                                  \
                 _Pragma("GCC unroll 8") for (int g = 0; g < 8; g++) {                                  \
                     __m256i p16 = _mm256_maddubs_epi16(q[g], _mm256_loadu_si256((const __m256i *)(a->qs + 32 * g))); \
-                    s32 = _mm256_add_epi32(s32, _mm256_madd_epi16(p16, scv[g]));                        \
+                    s32 = DOT(s32, p16, scv[g]);                                                       \
                 }                                                                                      \
-                int32_t off = 0;                                                                       \
-                for (int g = 0; g < 16; g++) off += sc8[g] * a->bsums[g];                              \
+                __m128i ob = _mm_add_epi32(_mm_madd_epi16(s16lo, _mm_loadu_si128((const __m128i *)a->bsums)), \
+                                           _mm_madd_epi16(s16hi, _mm_loadu_si128((const __m128i *)(a->bsums + 8)))); \
+                ob = _mm_add_epi32(ob, _mm_shuffle_epi32(ob, 0x4e));                                   \
+                ob = _mm_add_epi32(ob, _mm_shuffle_epi32(ob, 0xb1));                                   \
+                int32_t off = _mm_cvtsi128_si32(ob);                                                   \
                 s32 = _mm256_sub_epi32(s32, _mm256_setr_epi32(32 * off, 0, 0, 0, 0, 0, 0, 0));         \
                 acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * a->d), _mm256_cvtepi32_ps(s32), acc[r]);  \
             }                                                                                          \
@@ -540,8 +546,8 @@ Q5K_KERNEL(q5_K_vnni, T_VNNI, scdot_vnni)
     }                                                                                                  \
     KQ_DISPATCH(NAME, TGT)
 
-Q6K_KERNEL(q6_K_avx2, T_AVX2, dot_avx2)
-Q6K_KERNEL(q6_K_vnni, T_VNNI, dot_vnni)
+Q6K_KERNEL(q6_K_avx2, T_AVX2, scdot_avx2)
+Q6K_KERNEL(q6_K_vnni, T_VNNI, scdot_vnni)
 #define HAVE_X86_KERNELS 1
 #endif
 
