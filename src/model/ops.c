@@ -73,16 +73,61 @@ static void mm_rows(void *arg, int64_t b, int64_t e, int ith)
     }
 }
 
+/* The kernel paths (integer and float): a kernel takes one weight row and up
+ * to 4 activation rows and writes their 4 dot products. */
+typedef void (*tile_fn)(int64_t n, const void *w, const void *x, size_t x_stride, int nr, float *out);
+
+typedef struct tile_job {
+    const el_gguf_tensor *W;
+    const uint8_t *x;   /* the activations the kernel reads */
+    size_t x_row, w_row;
+    float *Y;
+    int n;
+    int64_t rblk;       /* weight rows per cache block */
+    tile_fn fn;
+} tile_job;
+
+/* Weight rows [b, e) in blocks of rblk rows: a block stays in L2 while every
+ * group of 4 batch rows passes over it (the 4 activation rows in L1), so the
+ * activations stream from memory once per block rather than once per row. */
+static void tile_rows(void *arg, int64_t b, int64_t e, int ith)
+{
+    (void)ith;
+    tile_job *j = arg;
+    int64_t in = j->W->ne[0], out = j->W->ne[1];
+    float tmp[4];
+    for (int64_t r0 = b; r0 < e; r0 += j->rblk) {
+        int64_t r1 = e - r0 < j->rblk ? e : r0 + j->rblk;
+        for (int i = 0; i < j->n; i += 4) {
+            int nr = j->n - i < 4 ? j->n - i : 4;
+            const uint8_t *x = j->x + (size_t)i * j->x_row;
+            for (int64_t r = r0; r < r1; r++) {
+                j->fn(in, (const uint8_t *)j->W->data + (size_t)r * j->w_row, x, j->x_row, nr, tmp);
+                for (int k = 0; k < nr; k++) j->Y[(size_t)(i + k) * out + r] = tmp[k];
+            }
+        }
+    }
+}
+
+/* Every weight row of W against every batch row, output rows over the pool in
+ * cache blocks of about 128 KiB of weights. */
+static void run_tiles(el_ops *o, const el_gguf_tensor *W, const void *x, size_t x_row, float *Y, int n, tile_fn fn)
+{
+    tile_job j = {W, x, x_row, el_row_size(W->type, W->ne[0]), Y, n, 1, fn};
+    j.rblk = (int64_t)((128u << 10) / (j.w_row ? j.w_row : 1));
+    if (j.rblk < 1) j.rblk = 1;
+    int64_t rows = W->ne[1];
+    int64_t chunk = rows / ((int64_t)o->nth * 8);
+    if (chunk < 1) chunk = 1;
+    el_parallel_for(o->tp, rows, chunk, tile_rows, &j);
+}
+
 typedef struct qmm_job {
     const el_gguf_tensor *W;
     el_type type;
     const float *X;
     uint8_t *act;
-    size_t act_row, w_row;
-    float *Y;
-    int n;
-    el_qdot_fn fn;
-    int64_t rblk;   /* weight rows per cache block */
+    size_t act_row;
 } qmm_job;
 
 static void quantize_rows(void *arg, int64_t b, int64_t e, int ith)
@@ -91,28 +136,6 @@ static void quantize_rows(void *arg, int64_t b, int64_t e, int ith)
     qmm_job *j = arg;
     int64_t in = j->W->ne[0];
     for (int64_t i = b; i < e; i++) el_qdot_quantize_act(j->type, j->X + (size_t)i * in, j->act + (size_t)i * j->act_row, in);
-}
-
-/* Weight rows [b, e) in blocks of rblk rows: a block stays in L2 while every
- * group of 4 batch rows passes over it (the 4 activation rows in L1), so the
- * activations stream from memory once per block rather than once per row. */
-static void qmm_rows(void *arg, int64_t b, int64_t e, int ith)
-{
-    (void)ith;
-    qmm_job *j = arg;
-    int64_t in = j->W->ne[0], out = j->W->ne[1];
-    float tmp[4];
-    for (int64_t r0 = b; r0 < e; r0 += j->rblk) {
-        int64_t r1 = e - r0 < j->rblk ? e : r0 + j->rblk;
-        for (int i = 0; i < j->n; i += 4) {
-            int nr = j->n - i < 4 ? j->n - i : 4;
-            const uint8_t *x = j->act + (size_t)i * j->act_row;
-            for (int64_t r = r0; r < r1; r++) {
-                j->fn(in, (const uint8_t *)j->W->data + (size_t)r * j->w_row, x, j->act_row, nr, tmp);
-                for (int k = 0; k < nr; k++) j->Y[(size_t)(i + k) * out + r] = tmp[k];
-            }
-        }
-    }
 }
 
 /* Integer path: quantise X once, then every weight row meets every batch row. */
@@ -130,27 +153,16 @@ static bool matmul_quantized(el_ops *o, const el_gguf_tensor *W, const float *X,
         o->act = p;
         o->act_cap = need;
     }
-    qmm_job j = {W, t, X, o->act, act_row, el_row_size(t, in), Y, n, fn, 1};
+    qmm_job j = {W, t, X, o->act, act_row};
     el_parallel_for(o->tp, n, n >= 2 * o->nth ? 0 : n, quantize_rows, &j);
-    j.rblk = (int64_t)((128u << 10) / (j.w_row ? j.w_row : 1));
-    if (j.rblk < 1) j.rblk = 1;
-    int64_t rows = W->ne[1];
-    int64_t chunk = rows / ((int64_t)o->nth * 8);
-    if (chunk < 1) chunk = 1;
-    el_parallel_for(o->tp, rows, chunk, qmm_rows, &j);
+    run_tiles(o, W, o->act, act_row, Y, n, fn);
     return true;
 }
 
 typedef struct fmm_job {
     const el_gguf_tensor *W;
     const float *X;
-    const uint8_t *x;   /* the activations the kernel reads: X, or X rounded to BF16 */
-    uint16_t *xbf;
-    size_t x_row, w_row;
-    float *Y;
-    int n;
-    int64_t rblk;       /* weight rows per cache block */
-    el_fdot_fn fn;
+    uint16_t *xbf;      /* X rounded to BF16 (the opt-in vdpbf16ps kernel) */
 } fmm_job;
 
 static void round_rows(void *arg, int64_t b, int64_t e, int ith)
@@ -159,27 +171,6 @@ static void round_rows(void *arg, int64_t b, int64_t e, int ith)
     fmm_job *j = arg;
     int64_t in = j->W->ne[0];
     for (int64_t i = b; i < e; i++) el_fdot_round_bf16(j->X + (size_t)i * in, j->xbf + (size_t)i * in, in);
-}
-
-/* Weight rows [b, e) in blocks of rblk rows (a block stays in L2 while every
- * group of 4 batch rows passes over it, 4 activation rows in L1). */
-static void fmm_rows(void *arg, int64_t b, int64_t e, int ith)
-{
-    (void)ith;
-    fmm_job *j = arg;
-    int64_t in = j->W->ne[0], out = j->W->ne[1];
-    float tmp[4];
-    for (int64_t r0 = b; r0 < e; r0 += j->rblk) {
-        int64_t r1 = e - r0 < j->rblk ? e : r0 + j->rblk;
-        for (int i = 0; i < j->n; i += 4) {
-            int nr = j->n - i < 4 ? j->n - i : 4;
-            const uint8_t *x = j->x + (size_t)i * j->x_row;
-            for (int64_t r = r0; r < r1; r++) {
-                j->fn(in, (const uint8_t *)j->W->data + (size_t)r * j->w_row, x, j->x_row, nr, tmp);
-                for (int k = 0; k < nr; k++) j->Y[(size_t)(i + k) * out + r] = tmp[k];
-            }
-        }
-    }
 }
 
 /* Float path: F32 / F16 / BF16 weights widened in registers, F32 activations
@@ -191,7 +182,8 @@ static bool matmul_float(el_ops *o, const el_gguf_tensor *W, const float *X, int
     el_fdot_fn fn = el_fdot_get(t, isa);
     if (!fn) return false;
     int64_t in = W->ne[0];
-    fmm_job j = {W, X, (const uint8_t *)X, NULL, (size_t)in * sizeof(float), el_row_size(t, in), Y, n, 1, fn};
+    const void *x = X;
+    size_t x_row = (size_t)in * sizeof(float);
     if (el_fdot_bf16_act(t, isa)) {
         size_t need = (size_t)in * (size_t)n * sizeof(uint16_t);
         if (need > o->act_cap) {
@@ -200,17 +192,12 @@ static bool matmul_float(el_ops *o, const el_gguf_tensor *W, const float *X, int
             o->act = p;
             o->act_cap = need;
         }
-        j.xbf = o->act;
-        j.x = o->act;
-        j.x_row = (size_t)in * sizeof(uint16_t);
+        fmm_job j = {W, X, o->act};
         el_parallel_for(o->tp, n, n >= 2 * o->nth ? 0 : n, round_rows, &j);
+        x = o->act;
+        x_row = (size_t)in * sizeof(uint16_t);
     }
-    j.rblk = (int64_t)((128u << 10) / (j.w_row ? j.w_row : 1));
-    if (j.rblk < 1) j.rblk = 1;
-    int64_t rows = W->ne[1];
-    int64_t chunk = rows / ((int64_t)o->nth * 8);
-    if (chunk < 1) chunk = 1;
-    el_parallel_for(o->tp, rows, chunk, fmm_rows, &j);
+    run_tiles(o, W, x, x_row, Y, n, fn);
     return true;
 }
 
