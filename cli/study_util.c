@@ -358,7 +358,6 @@ char *study_trace_svg(const char *path, double t0, double t1, const char *title,
         if (line[0] == '#') continue;
         char *fields[32];
         int nf = 0;
-        char *save = NULL;
         // empty fields matter: split by hand
         char *p = line;
         while (nf < 32) {
@@ -368,7 +367,6 @@ char *study_trace_svg(const char *path, double t0, double t1, const char *title,
             *q = 0;
             p = q + 1;
         }
-        (void)save;
         if (ct < 0) {
             for (int k = 0; k < nf; k++) {
                 fields[k][strcspn(fields[k], "\r\n")] = 0;
