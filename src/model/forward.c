@@ -9,6 +9,7 @@
 #include "model_int.h"
 #include "fdot.h"
 #include "ops.h"
+#include "repack.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -580,7 +581,9 @@ const float *el_get_logits(const el_context *c, int i)
 static void matmul(el_context *c, const el_gguf_tensor *W, const float *X, int n, float *Y)
 {
     if (W->type != EL_TYPE_F32) {
-        el_matmul_tensor(&c->ops, W, X, n, Y);
+        const struct el_packed *P = el_model_packed(c->m, W);
+        if (P) el_matmul_packed(&c->ops, P, X, n, Y);
+        else el_matmul_tensor(&c->ops, W, X, n, Y);
         return;
     }
     int k = (int)W->ne[0], m = (int)W->ne[1];
@@ -782,8 +785,10 @@ int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_log
 
     /* x (n, d) = embedding rows */
     size_t emb_row = el_row_size(m->tok_embd->type, d);
+    const struct el_packed *pemb = el_model_packed(m, m->tok_embd);   /* tied output, packed */
     for (int i = 0; i < n; i++)
-        el_dequantize_row(m->tok_embd->type, (const uint8_t *)m->tok_embd->data + (size_t)tokens[i] * emb_row,
+        if (pemb) el_packed_get_row(pemb, tokens[i], c->x + (size_t)i * d);
+        else el_dequantize_row(m->tok_embd->type, (const uint8_t *)m->tok_embd->data + (size_t)tokens[i] * emb_row,
                           c->x + (size_t)i * d, d);
 
     /* the rows whose logits are kept; as in llama.cpp, the last layer's

@@ -1,6 +1,10 @@
 /* model.c -- load a llama-family GGUF: hyperparameters from the metadata,
  * every tensor checked against them, weights left in the mapping. */
 #include "model_int.h"
+#include "repack.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -205,6 +209,43 @@ static int load_tensors(el_model *m, el_err *err)
     return 0;
 }
 
+/* Pack one weight tensor if this CPU has kernels for the packed layout, then
+ * give the file pages of the original back (they are read again from the
+ * page cache if anything looks at them later). */
+static int pack_one(el_model *m, const el_gguf_tensor *t, el_err *err)
+{
+    size_t i = (size_t)(t - m->gguf->tensors);
+    if (m->packed[i] || !el_repack_wanted(t)) return 0;
+    el_packed *p = el_repack(t, err);
+    if (!p) return -1;
+    m->packed[i] = p;
+    m->packed_bytes += el_packed_bytes(p);
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)t->data + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+    uintptr_t e = ((uintptr_t)t->data + t->n_bytes) & ~((uintptr_t)pg - 1);
+    if (m->gguf->owns_map && e > a) madvise((void *)a, e - a, MADV_DONTNEED);
+    return 0;
+}
+
+static int pack_weights(el_model *m, el_err *err)
+{
+    m->packed = el_calloc((size_t)m->gguf->n_tensors, sizeof *m->packed, err);
+    if (!m->packed) return -1;
+    for (int l = 0; l < m->hp.n_layer; l++) {
+        const el_layer *L = &m->layers[l];
+        const el_gguf_tensor *ws[7] = {L->wq, L->wk, L->wv, L->wo, L->w_gate, L->w_up, L->w_down};
+        for (int k = 0; k < 7; k++)
+            if (pack_one(m, ws[k], err)) return -1;
+    }
+    return pack_one(m, m->output, err);
+}
+
+const struct el_packed *el_model_packed(const el_model *m, const el_gguf_tensor *t)
+{
+    if (!m->packed || !t) return NULL;
+    return m->packed[t - m->gguf->tensors];
+}
+
 static const char *ftype_label(const el_model *m)
 {
     /* the type of most weight bytes */
@@ -237,6 +278,7 @@ el_model *el_model_load(const char *path, el_err *err)
                 el_tokenizer_n_vocab(m->tok), m->hp.n_vocab);
         goto fail;
     }
+    if (pack_weights(m, err)) goto fail;
     const el_gguf_kv *syn = el_gguf_find(m->gguf, "edgelm.synthetic");
     m->synthetic = syn && syn->type == EL_GGUF_BOOL && syn->v.b;
     for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
@@ -267,6 +309,9 @@ void el_model_free(el_model *m)
     if (!m) return;
     el_tokenizer_free(m->tok);
     free(m->layers);
+    if (m->packed)
+        for (uint64_t i = 0; i < m->gguf->n_tensors; i++) el_packed_free(m->packed[i]);
+    free(m->packed);
     el_gguf_close(m->gguf);
     free(m);
 }

@@ -16,9 +16,13 @@ struct el_model {
     el_tokenizer *tok;
     const el_gguf_tensor *tok_embd, *output_norm, *output, *rope_freqs;
     el_layer *layers;
+    struct el_packed **packed;   /* by tensor index: weights packed at load (repack.h), or NULL */
+    uint64_t packed_bytes;
     bool synthetic;
     uint64_t n_params, n_bytes, bytes_per_token;
     char desc[96];
 };
 
+/* The packed copy of a weight tensor of m, or NULL. */
+const struct el_packed *el_model_packed(const el_model *m, const el_gguf_tensor *t);
 #endif

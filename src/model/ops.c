@@ -10,6 +10,7 @@
 #include "edgelm/types.h"
 #include "fdot.h"
 #include "qdot.h"
+#include "repack.h"
 
 int el_ops_init(el_ops *o, el_threads *tp, int64_t max_row, el_err *err)
 {
@@ -210,4 +211,64 @@ void el_matmul_tensor(el_ops *o, const el_gguf_tensor *W, const float *X, int n,
     int64_t chunk = rows / ((int64_t)o->nth * 8);
     if (chunk < 1) chunk = 1;
     el_parallel_for(o->tp, rows, chunk, mm_rows, &j);
+}
+
+typedef struct pk_job {
+    const el_packed *P;
+    const float *X;
+    uint8_t *act;
+    size_t act_row;
+    float *Y;
+    int n;
+    int64_t gblk;   /* groups per cache block */
+} pk_job;
+
+static void pk_quantize(void *arg, int64_t b, int64_t e, int ith)
+{
+    (void)ith;
+    pk_job *j = arg;
+    for (int64_t i = b; i < e; i++) el_packed_quantize_act(j->P, j->X + (size_t)i * j->P->in, j->act + (size_t)i * j->act_row);
+}
+
+/* Groups [b, e) in cache blocks of gblk groups: a block stays in L2 while the
+ * batch passes over it 8 activation rows at a time. */
+static void pk_rows(void *arg, int64_t b, int64_t e, int ith)
+{
+    (void)ith;
+    pk_job *j = arg;
+    for (int64_t g0 = b; g0 < e; g0 += j->gblk) {
+        int64_t g1 = e - g0 < j->gblk ? e : g0 + j->gblk;
+        for (int c = 0; c < j->n; c += 8) {
+            int nc = j->n - c < 8 ? j->n - c : 8;
+            el_packed_kernel(j->P, g0, g1, j->act + (size_t)c * j->act_row, j->act_row, nc, j->Y + (size_t)c * j->P->out,
+                             (size_t)j->P->out);
+        }
+    }
+}
+
+void el_matmul_packed(el_ops *o, const el_packed *P, const float *X, int n, float *Y)
+{
+    size_t act_row = el_packed_act_row_bytes(P), need = act_row * (size_t)n;
+    if (need > o->act_cap) {
+        void *p = realloc(o->act, need);
+        if (!p) {   /* cannot happen in practice: the context sized it for its batch */
+            for (int i = 0; i < n; i++) {
+                float *row = o->rowbuf[0];
+                for (int64_t r = 0; r < P->out; r++) {
+                    el_packed_get_row(P, r, row);
+                    Y[(size_t)i * P->out + r] = ops_dot_f32(X + (size_t)i * P->in, row, (int)P->in);
+                }
+            }
+            return;
+        }
+        o->act = p;
+        o->act_cap = need;
+    }
+    pk_job j = {P, X, o->act, act_row, Y, n, 1};
+    el_parallel_for(o->tp, n, n >= 2 * o->nth ? 0 : n, pk_quantize, &j);
+    j.gblk = (int64_t)((256u << 10) / (P->group_bytes ? P->group_bytes : 1));
+    if (j.gblk < 1) j.gblk = 1;
+    int64_t chunk = P->groups / ((int64_t)o->nth * 4);
+    if (chunk < 1) chunk = 1;
+    el_parallel_for(o->tp, P->groups, chunk, pk_rows, &j);
 }

@@ -25,6 +25,10 @@ void el_ops_free(el_ops *o);
 /* Y (n, W.ne1) = X (n, W.ne0) @ W^T */
 void el_matmul_tensor(el_ops *o, const el_gguf_tensor *W, const float *X, int n, float *Y);
 
+/* The same product with W packed at load (repack.h). */
+struct el_packed;
+void el_matmul_packed(el_ops *o, const struct el_packed *P, const float *X, int n, float *Y);
+
 /* sum_i a[i] * b[i] in float, 8 partial sums */
 float ops_dot_f32(const float *a, const float *b, int n);
 

@@ -1,0 +1,464 @@
+/* repack.c -- 16-row interleaved weight layouts and their AVX-512 VNNI
+ * kernels (see repack.h for the layouts). */
+#include "repack.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/quant_blocks.h"
+#include "edgelm/types.h"
+#include "qdot.h"
+
+#define G 16 /* rows per group */
+
+/* Bytes of one group's block (one source block of every row), except q8_0.
+ * Every layout is read front to back by the kernels and every 64-byte load is
+ * aligned: with the scales of a whole row apart from its codes, or the parts
+ * of a q6_K block in separate regions, decode read memory at half the speed
+ * (measured: q6_K 10 -> 26 GB/s on one core once the access is one forward
+ * stream). */
+static size_t blk_bytes(el_type t)
+{
+    switch (t) {
+    case EL_TYPE_Q8_0: return 1088;                                  /* a pair of blocks, q8_off */
+    case EL_TYPE_Q4_K: return 32 + 32 + 8 * G + 4 * 2 * G + 128 * G; /* 2368 */
+    case EL_TYPE_Q6_K: return 64 + 16 * G + 16 * 192;                /* 3392 */
+    default: return 0;
+    }
+}
+static int blk_len(el_type t) { return t == EL_TYPE_Q8_0 ? 32 : 256; }
+
+/* q8_0 goes by pairs of blocks: the two blocks' 16 scales (64 B), then the two
+ * code blocks (512 B each); an odd last block leaves its pair half full. */
+static size_t q8_scale_off(int64_t b) { return (size_t)(b / 2) * 1088 + 32 * (size_t)(b % 2); }
+static size_t q8_code_off(int64_t b) { return (size_t)(b / 2) * 1088 + 64 + 512 * (size_t)(b % 2); }
+static size_t group_bytes(el_type t, int64_t nb)
+{
+    if (t == EL_TYPE_Q8_0) return (size_t)(nb / 2) * 1088 + (nb % 2 ? 576 : 0);
+    return (size_t)nb * blk_bytes(t);
+}
+/* q6_K, within a block of 256: d (32 B + 32 padding), the 16 x 16 scales, then
+ * per sub-block j of 16 the high two bits (64 B) and two steps of nibbles. */
+#define Q6_HIB(j) (320 + 192 * (j))
+#define Q6_NIB(j, h) (320 + 192 * (j) + 64 + 64 * (h))
+
+/* Activation block of the k-quant kernels: codes as el_act_q8k, with the sums
+ * the packed kernels want ready to broadcast. */
+typedef struct act_x16k {
+    float d;
+    int32_t bias6[16];  /* -32 * (sum of each 16 codes): q6_K's zero point */
+    int16_t bsum32[8];  /* sum of each 32 codes: q4_K's mins */
+    int8_t qs[256];
+} act_x16k;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_X16 1
+#endif
+
+bool el_repack_wanted(const el_gguf_tensor *W)
+{
+#ifdef HAVE_X16
+    static int mode = -1;
+    if (mode < 0) {
+        const char *e = getenv("EL_REPACK"), *k = getenv("EL_KERNELS");
+        const el_cpu_features *f = el_cpu();
+        mode = f->avx512f && f->avx512bw && f->avx512vl && f->avx512vnni && f->f16c && f->fma;
+        if (e && strcmp(e, "0") == 0) mode = 0;
+        if (k && strcmp(k, "vnni") != 0) mode = 0;   /* a forced kernel set: the row kernels */
+    }
+    if (!mode || W->n_dims > 2 || W->ne[1] < G) return false;
+    el_type t = W->type;
+    return blk_bytes(t) && W->ne[0] % blk_len(t) == 0;
+#else
+    (void)W;
+    return false;
+#endif
+}
+
+size_t el_packed_bytes(const el_packed *p) { return (size_t)p->groups * p->group_bytes; }
+
+void el_packed_free(el_packed *p)
+{
+    if (p) free(p->data);
+    free(p);
+}
+
+static float h2f(uint16_t h) { return el_fp16_to_fp32(h); }
+
+static inline void k4_scale_min(int j, const uint8_t *q, uint8_t *d, uint8_t *m)
+{
+    if (j < 4) {
+        *d = q[j] & 63, *m = q[j + 4] & 63;
+    } else {
+        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+/* q4_K: code l (0..31) of sub-block j */
+static inline uint8_t q4k_code(const el_block_q4_K *b, int j, int l)
+{
+    uint8_t q = b->qs[32 * (j / 2) + l];
+    return (uint8_t)(j & 1 ? q >> 4 : q & 15);
+}
+
+/* q6_K: code k (0..255) */
+static inline uint8_t q6k_code(const el_block_q6_K *b, int k)
+{
+    int half = k / 128, l = k % 128, quarter = l / 32, li = l % 32;
+    const uint8_t *ql = b->ql + 64 * half, *qh = b->qh + 32 * half;
+    uint8_t lo = quarter & 1 ? ql[li + 32] : ql[li];
+    lo = quarter >= 2 ? lo >> 4 : lo & 15;
+    return (uint8_t)(lo | (((qh[li] >> (2 * quarter)) & 3) << 4));
+}
+
+/* one group-block of row rr from the source block src (zero when src is NULL) */
+static void pack_block(el_type t, const void *src, int rr, uint8_t *dst)
+{
+    if (t == EL_TYPE_Q8_0) {
+        const el_block_q8_0 *b = src; /* dst: the codes; the scale goes in front of the group */
+        for (int k = 0; k < 32; k++) dst[(k / 4) * 64 + rr * 4 + k % 4] = (uint8_t)((b ? b->qs[k] : 0) ^ 0x80);
+    } else if (t == EL_TYPE_Q4_K) {
+        const el_block_q4_K *b = src;
+        uint16_t d = b ? b->d : 0, dm = b ? b->dmin : 0;
+        memcpy(dst + 2 * rr, &d, 2);
+        memcpy(dst + 32 + 2 * rr, &dm, 2);
+        uint8_t *sc = dst + 64, *mn = sc + 8 * G, *nib = mn + 8 * G;
+        for (int j = 0; j < 8; j++) {
+            uint8_t s = 0, m = 0;
+            if (b) k4_scale_min(j, b->scales, &s, &m);
+            sc[j * G + rr] = s;
+            mn[(j / 2) * 2 * G + rr * 2 + (j & 1)] = m;
+            for (int h = 0; h < 4; h++)
+                for (int i = 0; i < 4; i++) {
+                    uint8_t lo = b ? q4k_code(b, j, 8 * h + i) : 0, hi = b ? q4k_code(b, j, 8 * h + 4 + i) : 0;
+                    nib[(j * 4 + h) * 64 + rr * 4 + i] = (uint8_t)(lo | hi << 4);
+                }
+        }
+    } else { /* q6_K */
+        const el_block_q6_K *b = src;
+        uint16_t d = b ? b->d : 0;
+        memcpy(dst + 2 * rr, &d, 2);
+        uint8_t *sc = dst + 64;
+        for (int j = 0; j < 16; j++) {
+            sc[j * G + rr] = (uint8_t)(b ? b->scales[j] : 0);
+            uint8_t hv[4] = {0, 0, 0, 0};
+            for (int h = 0; h < 2; h++)
+                for (int i = 0; i < 4; i++) {
+                    uint8_t lo = b ? q6k_code(b, 16 * j + 8 * h + i) : 32, hi = b ? q6k_code(b, 16 * j + 8 * h + 4 + i) : 32;
+                    dst[Q6_NIB(j, h) + rr * 4 + i] = (uint8_t)((lo & 15) | (hi & 15) << 4);
+                    hv[i] |= (uint8_t)((lo >> 4) << (4 * h));
+                    hv[i] |= (uint8_t)((hi >> 4) << (4 * h + 2));
+                }
+            memcpy(dst + Q6_HIB(j) + rr * 4, hv, 4);
+        }
+    }
+}
+
+el_packed *el_repack(const el_gguf_tensor *W, el_err *err)
+{
+    el_packed *p = el_calloc(1, sizeof *p, err);
+    if (!p) return NULL;
+    p->type = W->type;
+    p->in = W->ne[0];
+    p->out = W->ne[1];
+    p->groups = (p->out + G - 1) / G;
+    int64_t nb = p->in / blk_len(p->type);
+    size_t bb = blk_bytes(p->type);
+    p->group_bytes = group_bytes(p->type, nb);
+    size_t total = (size_t)p->groups * p->group_bytes;
+    if (posix_memalign((void **)&p->data, 64, total ? total : 64)) {
+        p->data = NULL;
+        free(p);
+        el_errf(err, "out of memory packing tensor '%s' (%zu bytes)", W->name, total);
+        return NULL;
+    }
+    size_t row = el_row_size(W->type, p->in), sblk = row / (size_t)nb;
+    for (int64_t g = 0; g < p->groups; g++)
+        for (int rr = 0; rr < G; rr++) {
+            int64_t r = g * G + rr;
+            const uint8_t *src = r < p->out ? (const uint8_t *)W->data + (size_t)r * row : NULL;
+            uint8_t *gd = p->data + (size_t)g * p->group_bytes;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *sb = src ? src + (size_t)b * sblk : NULL;
+                if (p->type == EL_TYPE_Q8_0) {
+                    uint16_t d = sb ? ((const el_block_q8_0 *)sb)->d : 0;
+                    memcpy(gd + q8_scale_off(b) + 2 * rr, &d, 2);
+                    pack_block(p->type, sb, rr, gd + q8_code_off(b));
+                } else {
+                    pack_block(p->type, sb, rr, gd + (size_t)b * bb);
+                }
+            }
+        }
+    return p;
+}
+
+void el_packed_get_row(const el_packed *p, int64_t r, float *dst)
+{
+    int64_t g = r / G;
+    int rr = (int)(r % G);
+    size_t bb = blk_bytes(p->type);
+    int64_t nb = p->in / blk_len(p->type);
+    const uint8_t *gd = p->data + (size_t)g * p->group_bytes;
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *blk = p->type == EL_TYPE_Q8_0 ? gd + q8_code_off(b) : gd + (size_t)b * bb;
+        uint16_t h;
+        if (p->type == EL_TYPE_Q8_0) {
+            memcpy(&h, gd + q8_scale_off(b) + 2 * rr, 2);
+            float d = h2f(h);
+            for (int k = 0; k < 32; k++) dst[32 * b + k] = d * (float)(int8_t)(blk[(k / 4) * 64 + rr * 4 + k % 4] ^ 0x80);
+        } else if (p->type == EL_TYPE_Q4_K) {
+            uint16_t hm;
+            memcpy(&h, blk + 2 * rr, 2);
+            memcpy(&hm, blk + 32 + 2 * rr, 2);
+            float d = h2f(h), dmin = h2f(hm);
+            const uint8_t *sc = blk + 64, *mn = sc + 8 * G, *nib = mn + 8 * G;
+            for (int j = 0; j < 8; j++) {
+                float ds = d * sc[j * G + rr], dm = dmin * mn[(j / 2) * 2 * G + rr * 2 + (j & 1)];
+                for (int l = 0; l < 32; l++) {
+                    uint8_t v = nib[(j * 4 + l / 8) * 64 + rr * 4 + l % 4];
+                    int q = (l % 8) < 4 ? v & 15 : v >> 4;
+                    dst[256 * b + 32 * j + l] = ds * (float)q - dm;
+                }
+            }
+        } else {
+            memcpy(&h, blk + 2 * rr, 2);
+            float d = h2f(h);
+            const uint8_t *sc = blk + 64;
+            for (int j = 0; j < 16; j++) {
+                float ds = d * (float)(int8_t)sc[j * G + rr];
+                for (int l = 0; l < 16; l++) {
+                    int h8 = l / 8, i = l % 4, upper = (l % 8) >= 4;
+                    uint8_t v = blk[Q6_NIB(j, h8) + rr * 4 + i];
+                    int lo = upper ? v >> 4 : v & 15;
+                    int hi = (blk[Q6_HIB(j) + rr * 4 + i] >> (4 * h8 + 2 * upper)) & 3;
+                    dst[256 * b + 16 * j + l] = ds * (float)((lo | hi << 4) - 32);
+                }
+            }
+        }
+    }
+}
+
+size_t el_packed_act_row_bytes(const el_packed *p)
+{
+    if (p->type == EL_TYPE_Q8_0) return (size_t)(p->in / 32) * sizeof(el_act_q8);
+    return (size_t)(p->in / 256) * sizeof(act_x16k);
+}
+
+void el_packed_quantize_act(const el_packed *p, const float *x, void *dst)
+{
+    if (p->type == EL_TYPE_Q8_0) {
+        el_qdot_quantize_act(EL_TYPE_Q8_0, x, dst, p->in);
+        return;
+    }
+    act_x16k *a = dst;
+    for (int64_t b = 0; b < p->in / 256; b++) {
+        el_act_q8k k;
+        el_qdot_quantize_act(EL_TYPE_Q4_K, x + 256 * b, &k, 256);
+        a[b].d = k.d;
+        memcpy(a[b].qs, k.qs, 256);
+        for (int j = 0; j < 16; j++) a[b].bias6[j] = -32 * k.bsums[j];
+        for (int j = 0; j < 8; j++) a[b].bsum32[j] = (int16_t)(k.bsums[2 * j] + k.bsums[2 * j + 1]);
+    }
+}
+
+#ifdef HAVE_X16
+#include <immintrin.h>
+
+#define T_X16 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define ALWAYS static inline __attribute__((always_inline))
+#define UNROLL8 _Pragma("GCC unroll 8")
+
+ALWAYS T_X16 __m512i bcast4(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
+ALWAYS T_X16 void store_rows(float *y, __m512 v, int nrows)
+{
+    if (nrows >= G)
+        _mm512_storeu_ps(y, v);
+    else
+        _mm512_mask_storeu_ps(y, (__mmask16)((1u << nrows) - 1), v);
+}
+
+/* q8_0: y[c] (16 rows) for NC activation rows. P partial sums per column keep
+ * the dependency chains short when NC is small. */
+ALWAYS T_X16 void q8_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy,
+                          int nrows, const int NC)
+{
+    const int P = NC == 1 ? 4 : NC == 2 ? 2 : 1;
+    __m512 facc[8];
+    UNROLL8 for (int c = 0; c < NC; c++) facc[c] = _mm512_setzero_ps();
+    const uint8_t *g0 = g;
+    for (int64_t b = 0; b < nb; b++) {
+        __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(g0 + q8_scale_off(b))));
+        g = g0 + q8_code_off(b);
+        const el_act_q8 *a[8];
+        UNROLL8 for (int c = 0; c < NC; c++) a[c] = (const el_act_q8 *)(act + c * ast) + b;
+        __m512i acc[8][4];
+        UNROLL8 for (int c = 0; c < NC; c++)
+        {
+            acc[c][0] = _mm512_set1_epi32(-128 * a[c]->sum);
+            for (int q = 1; q < P; q++) acc[c][q] = _mm512_setzero_si512();
+        }
+        UNROLL8 for (int k = 0; k < 8; k++)
+        {
+            __m512i w = _mm512_load_si512((const void *)(g + 64 * k));
+            UNROLL8 for (int c = 0; c < NC; c++) acc[c][k % P] = _mm512_dpbusd_epi32(acc[c][k % P], w, bcast4(a[c]->qs + 4 * k));
+        }
+        UNROLL8 for (int c = 0; c < NC; c++)
+        {
+            __m512i s = acc[c][0];
+            for (int q = 1; q < P; q++) s = _mm512_add_epi32(s, acc[c][q]);
+            facc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(a[c]->d)), facc[c]);
+        }
+    }
+    UNROLL8 for (int c = 0; c < NC; c++) store_rows(y + c * ldy, facc[c], nrows);
+}
+
+/* q4_K: per sub-block j of 32, an int32 dot per row, times the row's scale in
+ * float (tmp); the mins against the activation's sums of 32 (macc). */
+ALWAYS T_X16 void q4k_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy,
+                           int nrows, const int NC)
+{
+    const int P = NC <= 2 ? 2 : 1;
+    const __m512i m4 = _mm512_set1_epi8(15);
+    __m512 facc[8];
+    UNROLL8 for (int c = 0; c < NC; c++) facc[c] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++, g += 2368) {
+        const act_x16k *a[8];
+        UNROLL8 for (int c = 0; c < NC; c++) a[c] = (const act_x16k *)(act + c * ast) + b;
+        __m512 tmp[8];
+        UNROLL8 for (int c = 0; c < NC; c++) tmp[c] = _mm512_setzero_ps();
+        const uint8_t *scb = g + 64, *mnb = scb + 8 * G, *nib = mnb + 8 * G;
+        for (int j = 0; j < 8; j++) {
+            __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(scb + j * G))));
+            __m512i lo[4], hi[4];
+            UNROLL8 for (int h = 0; h < 4; h++)
+            {
+                __m512i v = _mm512_load_si512((const void *)(nib + (j * 4 + h) * 64));
+                lo[h] = _mm512_and_si512(v, m4);
+                hi[h] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            }
+            UNROLL8 for (int c = 0; c < NC; c++)
+            {
+                const int8_t *q = a[c]->qs + 32 * j;
+                __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+                UNROLL8 for (int h = 0; h < 4; h++)
+                {
+                    s0 = _mm512_dpbusd_epi32(s0, lo[h], bcast4(q + 8 * h));
+                    if (P == 2)
+                        s1 = _mm512_dpbusd_epi32(s1, hi[h], bcast4(q + 8 * h + 4));
+                    else
+                        s0 = _mm512_dpbusd_epi32(s0, hi[h], bcast4(q + 8 * h + 4));
+                }
+                if (P == 2) s0 = _mm512_add_epi32(s0, s1);
+                tmp[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), sc, tmp[c]);
+            }
+        }
+        __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)g));
+        __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(g + 32)));
+        __m512i mn[4];
+        UNROLL8 for (int p = 0; p < 4; p++) mn[p] = _mm512_cvtepu8_epi16(_mm256_load_si256((const __m256i *)(mnb + p * 32)));
+        UNROLL8 for (int c = 0; c < NC; c++)
+        {
+            __m512i m = _mm512_setzero_si512();
+            UNROLL8 for (int p = 0; p < 4; p++) m = _mm512_dpwssd_epi32(m, mn[p], bcast4(a[c]->bsum32 + 2 * p));
+            __m512 da = _mm512_set1_ps(a[c]->d);
+            facc[c] = _mm512_fmadd_ps(tmp[c], _mm512_mul_ps(d, da), facc[c]);
+            facc[c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m), _mm512_mul_ps(dmin, da), facc[c]);
+        }
+    }
+    UNROLL8 for (int c = 0; c < NC; c++) store_rows(y + c * ldy, facc[c], nrows);
+}
+
+/* q6_K: codes rebuilt from the low nibbles and the high two bits; per
+ * sub-block of 16 the dot starts at -32 * (sum of the 16 activation codes). */
+ALWAYS T_X16 void q6k_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy,
+                           int nrows, const int NC)
+{
+    const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
+    __m512 facc[8];
+    UNROLL8 for (int c = 0; c < NC; c++) facc[c] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++, g += 3392) {
+        const act_x16k *a[8];
+        UNROLL8 for (int c = 0; c < NC; c++) a[c] = (const act_x16k *)(act + c * ast) + b;
+        __m512 tmp[8];
+        UNROLL8 for (int c = 0; c < NC; c++) tmp[c] = _mm512_setzero_ps();
+        const uint8_t *scb = g + 64;
+        for (int j = 0; j < 16; j++) {
+            __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(scb + j * G))));
+            __m512i hv = _mm512_load_si512((const void *)(g + Q6_HIB(j)));
+            __m512i q[4];
+            UNROLL8 for (int h = 0; h < 2; h++)
+            {
+                __m512i v = _mm512_load_si512((const void *)(g + Q6_NIB(j, h)));
+                __m512i hl = h == 0 ? _mm512_slli_epi16(hv, 4) : hv;
+                __m512i hh = h == 0 ? _mm512_slli_epi16(hv, 2) : _mm512_srli_epi16(hv, 2);
+                q[2 * h] = _mm512_or_si512(_mm512_and_si512(v, m4), _mm512_and_si512(hl, m30));
+                q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4), _mm512_and_si512(hh, m30));
+            }
+            UNROLL8 for (int c = 0; c < NC; c++)
+            {
+                const int8_t *qa = a[c]->qs + 16 * j;
+                __m512i s = _mm512_set1_epi32(a[c]->bias6[j]);
+                s = _mm512_dpbusd_epi32(s, q[0], bcast4(qa));
+                s = _mm512_dpbusd_epi32(s, q[1], bcast4(qa + 4));
+                s = _mm512_dpbusd_epi32(s, q[2], bcast4(qa + 8));
+                s = _mm512_dpbusd_epi32(s, q[3], bcast4(qa + 12));
+                tmp[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), sc, tmp[c]);
+            }
+        }
+        __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)g));
+        UNROLL8 for (int c = 0; c < NC; c++) facc[c] = _mm512_fmadd_ps(tmp[c], _mm512_mul_ps(d, _mm512_set1_ps(a[c]->d)), facc[c]);
+    }
+    UNROLL8 for (int c = 0; c < NC; c++) store_rows(y + c * ldy, facc[c], nrows);
+}
+
+#define DISPATCH(BODY)                                                                                 \
+    switch (nc) {                                                                                      \
+    case 1: BODY(g, nb, act, ast, y, ldy, nrows, 1); break;                                            \
+    case 2: BODY(g, nb, act, ast, y, ldy, nrows, 2); break;                                            \
+    case 3: BODY(g, nb, act, ast, y, ldy, nrows, 3); break;                                            \
+    case 4: BODY(g, nb, act, ast, y, ldy, nrows, 4); break;                                            \
+    case 5: BODY(g, nb, act, ast, y, ldy, nrows, 5); break;                                            \
+    case 6: BODY(g, nb, act, ast, y, ldy, nrows, 6); break;                                            \
+    case 7: BODY(g, nb, act, ast, y, ldy, nrows, 7); break;                                            \
+    default: BODY(g, nb, act, ast, y, ldy, nrows, 8); break;                                           \
+    }
+
+static T_X16 void q8_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    DISPATCH(q8_body)
+}
+static T_X16 void q4k_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    DISPATCH(q4k_body)
+}
+static T_X16 void q6k_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    DISPATCH(q6k_body)
+}
+
+void el_packed_kernel(const el_packed *p, int64_t g0, int64_t g1, const uint8_t *act, size_t act_row, int nc,
+                      float *Y, size_t ldy)
+{
+    int64_t nb = p->in / blk_len(p->type);
+    void (*fn)(const uint8_t *, int64_t, const uint8_t *, size_t, float *, size_t, int, int) =
+        p->type == EL_TYPE_Q8_0 ? q8_x16 : p->type == EL_TYPE_Q4_K ? q4k_x16 : q6k_x16;
+    for (int64_t g = g0; g < g1; g++) {
+        int64_t left = p->out - g * G;
+        fn(p->data + (size_t)g * p->group_bytes, nb, act, act_row, Y + g * G, ldy, left < G ? (int)left : G, nc);
+    }
+}
+#else
+void el_packed_kernel(const el_packed *p, int64_t g0, int64_t g1, const uint8_t *act, size_t act_row, int nc,
+                      float *Y, size_t ldy)
+{
+    (void)p, (void)g0, (void)g1, (void)act, (void)act_row, (void)nc, (void)Y, (void)ldy;
+}
+#endif

@@ -1,0 +1,62 @@
+/* repack.h -- weight matrices rearranged at load for AVX-512 VNNI.
+ *
+ * A packed matrix keeps the source type's numbers (the same codes, scales and
+ * mins, nothing re-quantised) but stores 16 output rows side by side: for each
+ * block of the source type, the 16 rows' scales, then their codes interleaved
+ * four bytes at a time, so one 64-byte load holds four consecutive codes of
+ * each of the 16 rows and one vpdpbusd with a broadcast group of four
+ * activation codes gives 16 partial dot products at once. One pass over a
+ * weight block then serves up to 8 activation rows (prompt batches) or one
+ * (decode), and the per-block scale work is done once per 16 rows instead of
+ * once per row.
+ *
+ * Layouts (per group of 16 rows, blocks in order along the row, each read
+ * front to back):
+ *   q8_0:  per pair of blocks of 32: the 2 x 16 f16 scales (64 B), then per
+ *          block 8 x 64 B of codes + 128 (u8; the activation sum corrects)
+ *   q4_K:  per 256: 16 f16 d, 16 f16 dmin, 8 x 16 six-bit scales (u8), 8 x 16
+ *          mins (u8, in pairs), 32 x 64 B of nibbles (low nibble: codes 0..3
+ *          of an 8-code step, high nibble: codes 4..7)
+ *   q6_K:  per 256: 16 f16 d (and 32 B padding), 16 x 16 int8 scales, then
+ *          per sub-block of 16: its high two bits (64 B), then 2 x 64 B of low
+ *          nibbles (as q4_K)
+ * Rows past the end of the matrix are zero in the last group.
+ *
+ * Only built for x86-64 CPUs with AVX-512 F/BW/VL and VNNI; EL_REPACK=0 turns
+ * it off (the row kernels of qdot.h are used then, as on other CPUs). */
+#ifndef EL_MODEL_REPACK_H
+#define EL_MODEL_REPACK_H
+
+#include <stdint.h>
+
+#include "edgelm/gguf.h"
+#include "edgelm/threads.h"
+
+typedef struct el_packed {
+    el_type type;        /* the source type */
+    int64_t in, out;     /* ne0 (length of a row), ne1 (rows) */
+    int64_t groups;      /* ceil(out / 16) */
+    size_t group_bytes;  /* bytes of one group of 16 rows */
+    uint8_t *data;       /* 64-byte aligned */
+} el_packed;
+
+/* Can W be packed here (type, row length, CPU, EL_REPACK)? */
+bool el_repack_wanted(const el_gguf_tensor *W);
+/* Pack W (NULL and err set on allocation failure). */
+el_packed *el_repack(const el_gguf_tensor *W, el_err *err);
+void el_packed_free(el_packed *p);
+size_t el_packed_bytes(const el_packed *p);
+
+/* Row r of the matrix as floats (the embedding lookup of tied weights). */
+void el_packed_get_row(const el_packed *p, int64_t r, float *dst);
+
+/* Activation rows quantised for the packed kernels: bytes per row of in floats. */
+size_t el_packed_act_row_bytes(const el_packed *p);
+void el_packed_quantize_act(const el_packed *p, const float *x, void *dst);
+
+/* Y rows [c0, c0+nc) x output groups [g0, g1): y(c, r) = act row c . weight row r.
+ * act rows are act_row bytes apart, Y rows ldy floats apart; nc <= 8. */
+void el_packed_kernel(const el_packed *p, int64_t g0, int64_t g1, const uint8_t *act, size_t act_row, int nc,
+                      float *Y, size_t ldy);
+
+#endif

@@ -1,0 +1,207 @@
+/* test_repack.c -- the 16-row packed layouts (repack.h) and their kernels.
+ *
+ * The layout: every row read back from the packed matrix equals the row the
+ * reference decoder (el_dequantize_row) makes of the source, bit for bit, for
+ * row counts that leave a partial last group.
+ * The kernels: for 1..8 activation rows and output rows of awkward counts,
+ * every result against (a) the scalar row kernel of qdot.c on the same
+ * quantised activations (the same integer products; only the float rounding
+ * of the scales differs) and (b) a double-precision dot of the decoded weights
+ * with the decoded activation codes.
+ * Then ops.c's packed matrix product for batches 1..19 against the row
+ * kernels' product. Skipped (with a message) where the CPU has no AVX-512 VNNI. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgelm/threads.h"
+#include "edgelm/types.h"
+#include "model/ops.h"
+#include "model/qdot.h"
+#include "model/repack.h"
+#include "testutil.h"
+
+static uint64_t rs = 0x9e3779b97f4a7c15ull;
+static float frand(void)
+{
+    rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+    return (float)((double)(rs >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+typedef struct mat {
+    el_gguf_tensor t;
+    uint8_t *q;
+} mat;
+
+static void make(mat *m, el_type type, int64_t in, int64_t out)
+{
+    size_t row = el_row_size(type, in);
+    m->q = malloc(row * (size_t)out);
+    float *w = malloc((size_t)in * sizeof *w);
+    for (int64_t r = 0; r < out; r++) {
+        for (int64_t i = 0; i < in; i++) w[i] = frand() * (i % 7 == 0 ? 3.0f : 1.0f) * (1.0f + (float)(r % 5));
+        assert_int_equal(el_quantize_row(type, w, m->q + (size_t)r * row, in), 0);
+    }
+    free(w);
+    memset(&m->t, 0, sizeof m->t);
+    m->t.name = "test.weight";
+    m->t.n_dims = 2;
+    m->t.ne[0] = in, m->t.ne[1] = out, m->t.ne[2] = m->t.ne[3] = 1;
+    m->t.type = type;
+    m->t.n_elements = (uint64_t)(in * out);
+    m->t.n_bytes = row * (size_t)out;
+    m->t.data = m->q;
+}
+
+static const el_type types[] = {EL_TYPE_Q8_0, EL_TYPE_Q4_K, EL_TYPE_Q6_K};
+static const int64_t outs[] = {16, 37, 64, 129};
+
+static bool have_packing(void)
+{
+    mat m;
+    make(&m, EL_TYPE_Q8_0, 256, 16);
+    bool ok = el_repack_wanted(&m.t);
+    free(m.q);
+    if (!ok) printf("# skipped: no AVX-512 VNNI here (or EL_REPACK=0 / EL_KERNELS set)\n");
+    return ok;
+}
+
+static void test_layout_roundtrip(void **state)
+{
+    (void)state;
+    if (!have_packing()) return;
+    for (size_t ti = 0; ti < 3; ti++)
+        for (size_t oi = 0; oi < 4; oi++) {
+            int64_t in = types[ti] == EL_TYPE_Q8_0 ? 96 : 512, out = outs[oi];
+            mat m;
+            make(&m, types[ti], in, out);
+            el_err err = {0};
+            el_packed *p = el_repack(&m.t, &err);
+            assert_non_null(p);
+            assert_int_equal(p->groups, (out + 15) / 16);
+            float *a = malloc((size_t)in * sizeof *a), *b = malloc((size_t)in * sizeof *b);
+            size_t row = el_row_size(types[ti], in);
+            for (int64_t r = 0; r < out; r++) {
+                el_dequantize_row(types[ti], m.q + (size_t)r * row, a, in);
+                el_packed_get_row(p, r, b);
+                assert_memory_equal(a, b, (size_t)in * sizeof *a);
+            }
+            free(a), free(b);
+            el_packed_free(p);
+            free(m.q);
+        }
+}
+
+static void test_kernels(void **state)
+{
+    (void)state;
+    if (!have_packing()) return;
+    for (size_t ti = 0; ti < 3; ti++) {
+        el_type t = types[ti];
+        double worst_scalar = 0, worst_ref = 0;
+        const int64_t ins[] = {t == EL_TYPE_Q8_0 ? 32 : 256, t == EL_TYPE_Q8_0 ? 576 : 768, 2048};
+        for (size_t ii = 0; ii < 3; ii++)
+            for (size_t oi = 0; oi < 4; oi++) {
+                int64_t in = ins[ii], out = outs[oi];
+                mat m;
+                make(&m, t, in, out);
+                el_err err = {0};
+                el_packed *p = el_repack(&m.t, &err);
+                assert_non_null(p);
+                size_t par = el_packed_act_row_bytes(p), qar = el_qdot_act_row_bytes(t, in), row = el_row_size(t, in);
+                float *x = malloc((size_t)8 * in * sizeof *x), *wd = malloc((size_t)in * sizeof *wd);
+                uint8_t *pa = malloc(8 * par), *qa = malloc(8 * qar);
+                for (int64_t i = 0; i < 8 * in; i++) x[i] = frand() * (i % 5 == 0 ? 4.0f : 1.0f);
+                for (int c = 0; c < 8; c++) {
+                    el_packed_quantize_act(p, x + c * in, pa + c * par);
+                    el_qdot_quantize_act(t, x + c * in, qa + c * qar, in);
+                }
+                /* the activations as the kernels see them: decoded codes */
+                double *xd = malloc((size_t)8 * in * sizeof *xd);
+                for (int c = 0; c < 8; c++)
+                    for (int64_t i = 0; i < in; i++) {
+                        if (el_qdot_uses_k(t)) {
+                            const el_act_q8k *b = (const el_act_q8k *)(qa + c * qar) + i / 256;
+                            xd[c * in + i] = (double)b->d * b->qs[i % 256];
+                        } else {
+                            const el_act_q8 *b = (const el_act_q8 *)(qa + c * qar) + i / 32;
+                            xd[c * in + i] = (double)b->d * b->qs[i % 32];
+                        }
+                    }
+                float *Y = malloc((size_t)8 * out * sizeof *Y);
+                for (int nc = 1; nc <= 8; nc++) {
+                    for (int64_t i = 0; i < 8 * out; i++) Y[i] = NAN;
+                    el_packed_kernel(p, 0, p->groups, pa, par, nc, Y, (size_t)out);
+                    for (int c = 0; c < 8; c++)
+                        for (int64_t r = 0; r < out; r++) {
+                            float y = Y[c * out + r];
+                            if (c >= nc) {
+                                assert_true(isnan(y));   /* nothing written past nc rows */
+                                continue;
+                            }
+                            float s;
+                            el_qdot_get(t, EL_ISA_SCALAR)(in, m.q + (size_t)r * row, qa + c * qar, qar, 1, &s);
+                            el_dequantize_row(t, m.q + (size_t)r * row, wd, in);
+                            double ref = 0, mag = 0;
+                            for (int64_t i = 0; i < in; i++) {
+                                ref += (double)wd[i] * xd[c * in + i];
+                                mag += fabs((double)wd[i] * xd[c * in + i]);
+                            }
+                            double e1 = fabs((double)y - s) / (mag + 1e-30), e2 = fabs((double)y - ref) / (mag + 1e-30);
+                            worst_scalar = e1 > worst_scalar ? e1 : worst_scalar;
+                            worst_ref = e2 > worst_ref ? e2 : worst_ref;
+                            if (e1 > 2e-6 || e2 > 2e-6)
+                                fail_msg("%s in %lld out %lld nc %d row %lld col %d: packed %.9g scalar %.9g ref %.9g",
+                                         el_type_info((uint32_t)t)->name, (long long)in, (long long)out, nc, (long long)r, c, y, s, ref);
+                        }
+                }
+                free(Y), free(xd), free(x), free(wd), free(pa), free(qa);
+                el_packed_free(p);
+                free(m.q);
+            }
+        printf("# %s: worst |packed - scalar kernel| %.2g, |packed - double reference| %.2g (relative to sum |w x|)\n",
+               el_type_info((uint32_t)t)->name, worst_scalar, worst_ref);
+    }
+}
+
+static void test_matmul(void **state)
+{
+    (void)state;
+    if (!have_packing()) return;
+    el_err err = {0};
+    el_threads *tp = el_threads_new(2, &err);
+    assert_non_null(tp);
+    el_ops o;
+    assert_int_equal(el_ops_init(&o, tp, 2048, &err), 0);
+    for (size_t ti = 0; ti < 3; ti++) {
+        int64_t in = 512, out = 200;
+        mat m;
+        make(&m, types[ti], in, out);
+        el_packed *p = el_repack(&m.t, &err);
+        assert_non_null(p);
+        for (int n = 1; n <= 19; n += 3) {
+            float *x = malloc((size_t)n * in * sizeof *x), *y1 = malloc((size_t)n * out * sizeof *y1);
+            float *y2 = malloc((size_t)n * out * sizeof *y2);
+            for (int64_t i = 0; i < n * in; i++) x[i] = frand();
+            el_matmul_packed(&o, p, x, n, y1);
+            el_matmul_tensor(&o, &m.t, x, n, y2);
+            for (int64_t i = 0; i < n * out; i++) assert_true(fabsf(y1[i] - y2[i]) <= 1e-4f * (1.0f + fabsf(y2[i])));
+            free(x), free(y1), free(y2);
+        }
+        el_packed_free(p);
+        free(m.q);
+    }
+    el_ops_free(&o);
+    el_threads_free(tp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_layout_roundtrip),
+        cmocka_unit_test(test_kernels),
+        cmocka_unit_test(test_matmul),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
