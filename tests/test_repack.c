@@ -77,7 +77,7 @@ static void test_layout_roundtrip(void **state)
             mat m;
             make(&m, types[ti], in, out);
             el_err err = {0};
-            el_packed *p = el_repack(&m.t, &err);
+            el_packed *p = el_repack(&m.t, NULL, false, &err);
             assert_non_null(p);
             assert_int_equal(p->groups, (out + 15) / 16);
             float *a = malloc((size_t)in * sizeof *a), *b = malloc((size_t)in * sizeof *b);
@@ -107,7 +107,7 @@ static void test_kernels(void **state)
                 mat m;
                 make(&m, t, in, out);
                 el_err err = {0};
-                el_packed *p = el_repack(&m.t, &err);
+                el_packed *p = el_repack(&m.t, NULL, false, &err);
                 assert_non_null(p);
                 size_t par = el_packed_act_row_bytes(p), qar = el_qdot_act_row_bytes(t, in), row = el_row_size(t, in);
                 float *x = malloc((size_t)8 * in * sizeof *x), *wd = malloc((size_t)in * sizeof *wd);
@@ -178,7 +178,7 @@ static void test_matmul(void **state)
         int64_t in = 512, out = 200;
         mat m;
         make(&m, types[ti], in, out);
-        el_packed *p = el_repack(&m.t, &err);
+        el_packed *p = el_repack(&m.t, tp, false, &err);
         assert_non_null(p);
         for (int n = 1; n <= 19; n += 3) {
             float *x = malloc((size_t)n * in * sizeof *x), *y1 = malloc((size_t)n * out * sizeof *y1);

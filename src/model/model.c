@@ -3,9 +3,6 @@
 #include "model_int.h"
 #include "repack.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,18 +209,14 @@ static int load_tensors(el_model *m, el_err *err)
 /* Pack one weight tensor if this CPU has kernels for the packed layout, then
  * give the file pages of the original back (they are read again from the
  * page cache if anything looks at them later). */
-static int pack_one(el_model *m, const el_gguf_tensor *t, el_err *err)
+static int pack_one(el_model *m, el_threads *tp, const el_gguf_tensor *t, el_err *err)
 {
     size_t i = (size_t)(t - m->gguf->tensors);
     if (m->packed[i] || !el_repack_wanted(t)) return 0;
-    el_packed *p = el_repack(t, err);
+    el_packed *p = el_repack(t, tp, m->gguf->owns_map == 1, err);
     if (!p) return -1;
     m->packed[i] = p;
     m->packed_bytes += el_packed_bytes(p);
-    long pg = sysconf(_SC_PAGESIZE);
-    uintptr_t a = ((uintptr_t)t->data + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
-    uintptr_t e = ((uintptr_t)t->data + t->n_bytes) & ~((uintptr_t)pg - 1);
-    if (m->gguf->owns_map && e > a) madvise((void *)a, e - a, MADV_DONTNEED);
     return 0;
 }
 
@@ -231,13 +224,19 @@ static int pack_weights(el_model *m, el_err *err)
 {
     m->packed = el_calloc((size_t)m->gguf->n_tensors, sizeof *m->packed, err);
     if (!m->packed) return -1;
-    for (int l = 0; l < m->hp.n_layer; l++) {
+    bool any = false;
+    for (uint64_t i = 0; i < m->gguf->n_tensors && !any; i++) any = el_repack_wanted(&m->gguf->tensors[i]);
+    if (!any) return 0;
+    el_threads *tp = el_threads_new(el_physical_cores(), err);   /* NULL: pack on this thread */
+    int rc = 0;
+    for (int l = 0; l < m->hp.n_layer && !rc; l++) {
         const el_layer *L = &m->layers[l];
         const el_gguf_tensor *ws[7] = {L->wq, L->wk, L->wv, L->wo, L->w_gate, L->w_up, L->w_down};
-        for (int k = 0; k < 7; k++)
-            if (pack_one(m, ws[k], err)) return -1;
+        for (int k = 0; k < 7 && !rc; k++) rc = pack_one(m, tp, ws[k], err);
     }
-    return pack_one(m, m->output, err);
+    if (!rc) rc = pack_one(m, tp, m->output, err);
+    el_threads_free(tp);
+    return rc;
 }
 
 const struct el_packed *el_model_packed(const el_model *m, const el_gguf_tensor *t)

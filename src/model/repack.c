@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "../core/quant_blocks.h"
 #include "edgelm/types.h"
@@ -96,29 +98,41 @@ static inline void k4_scale_min(int j, const uint8_t *q, uint8_t *d, uint8_t *m)
     }
 }
 
-/* q4_K: code l (0..31) of sub-block j */
-static inline uint8_t q4k_code(const el_block_q4_K *b, int j, int l)
-{
-    uint8_t q = b->qs[32 * (j / 2) + l];
-    return (uint8_t)(j & 1 ? q >> 4 : q & 15);
-}
-
-/* q6_K: code k (0..255) */
-static inline uint8_t q6k_code(const el_block_q6_K *b, int k)
-{
-    int half = k / 128, l = k % 128, quarter = l / 32, li = l % 32;
-    const uint8_t *ql = b->ql + 64 * half, *qh = b->qh + 32 * half;
-    uint8_t lo = quarter & 1 ? ql[li + 32] : ql[li];
-    lo = quarter >= 2 ? lo >> 4 : lo & 15;
-    return (uint8_t)(lo | (((qh[li] >> (2 * quarter)) & 3) << 4));
-}
-
-/* one group-block of row rr from the source block src (zero when src is NULL) */
-static void pack_block(el_type t, const void *src, int rr, uint8_t *dst)
+/* The codes of one source block in element order (q8_0: + 128). */
+static void block_codes(el_type t, const void *src, uint8_t *u)
 {
     if (t == EL_TYPE_Q8_0) {
-        const el_block_q8_0 *b = src; /* dst: the codes; the scale goes in front of the group */
-        for (int k = 0; k < 32; k++) dst[(k / 4) * 64 + rr * 4 + k % 4] = (uint8_t)((b ? b->qs[k] : 0) ^ 0x80);
+        const el_block_q8_0 *b = src;
+        for (int k = 0; k < 32; k++) u[k] = (uint8_t)(b->qs[k] ^ 0x80);
+    } else if (t == EL_TYPE_Q4_K) {
+        const el_block_q4_K *b = src;
+        for (int c = 0; c < 4; c++)
+            for (int l = 0; l < 32; l++) {
+                u[64 * c + l] = b->qs[32 * c + l] & 15;
+                u[64 * c + 32 + l] = b->qs[32 * c + l] >> 4;
+            }
+    } else {
+        const el_block_q6_K *b = src;
+        const uint8_t *ql = b->ql, *qh = b->qh;
+        for (int half = 0; half < 2; half++, ql += 64, qh += 32, u += 128)
+            for (int l = 0; l < 32; l++) {
+                u[l] = (uint8_t)((ql[l] & 15) | ((qh[l] & 3) << 4));
+                u[l + 32] = (uint8_t)((ql[l + 32] & 15) | (((qh[l] >> 2) & 3) << 4));
+                u[l + 64] = (uint8_t)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+                u[l + 96] = (uint8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+            }
+    }
+}
+
+/* One block of row rr into the group's block at dst (q8_0: the codes only;
+ * the scale goes in front of the pair). src NULL: a padding row of zeros. */
+static void pack_block(el_type t, const void *src, int rr, uint8_t *dst)
+{
+    uint8_t u[256], w[4];
+    if (src) block_codes(t, src, u);
+    else memset(u, t == EL_TYPE_Q8_0 ? 0x80 : t == EL_TYPE_Q6_K ? 32 : 0, sizeof u);
+    if (t == EL_TYPE_Q8_0) {
+        for (int k = 0; k < 8; k++) memcpy(dst + k * 64 + rr * 4, u + 4 * k, 4);
     } else if (t == EL_TYPE_Q4_K) {
         const el_block_q4_K *b = src;
         uint16_t d = b ? b->d : 0, dm = b ? b->dmin : 0;
@@ -130,56 +144,57 @@ static void pack_block(el_type t, const void *src, int rr, uint8_t *dst)
             if (b) k4_scale_min(j, b->scales, &s, &m);
             sc[j * G + rr] = s;
             mn[(j / 2) * 2 * G + rr * 2 + (j & 1)] = m;
-            for (int h = 0; h < 4; h++)
-                for (int i = 0; i < 4; i++) {
-                    uint8_t lo = b ? q4k_code(b, j, 8 * h + i) : 0, hi = b ? q4k_code(b, j, 8 * h + 4 + i) : 0;
-                    nib[(j * 4 + h) * 64 + rr * 4 + i] = (uint8_t)(lo | hi << 4);
-                }
+            for (int h = 0; h < 4; h++) {
+                const uint8_t *c = u + 32 * j + 8 * h;
+                for (int i = 0; i < 4; i++) w[i] = (uint8_t)(c[i] | c[4 + i] << 4);
+                memcpy(nib + (j * 4 + h) * 64 + rr * 4, w, 4);
+            }
         }
     } else { /* q6_K */
         const el_block_q6_K *b = src;
         uint16_t d = b ? b->d : 0;
         memcpy(dst + 2 * rr, &d, 2);
-        uint8_t *sc = dst + 64;
         for (int j = 0; j < 16; j++) {
-            sc[j * G + rr] = (uint8_t)(b ? b->scales[j] : 0);
-            uint8_t hv[4] = {0, 0, 0, 0};
-            for (int h = 0; h < 2; h++)
-                for (int i = 0; i < 4; i++) {
-                    uint8_t lo = b ? q6k_code(b, 16 * j + 8 * h + i) : 32, hi = b ? q6k_code(b, 16 * j + 8 * h + 4 + i) : 32;
-                    dst[Q6_NIB(j, h) + rr * 4 + i] = (uint8_t)((lo & 15) | (hi & 15) << 4);
-                    hv[i] |= (uint8_t)((lo >> 4) << (4 * h));
-                    hv[i] |= (uint8_t)((hi >> 4) << (4 * h + 2));
-                }
+            dst[64 + j * G + rr] = (uint8_t)(b ? b->scales[j] : 0);
+            const uint8_t *c = u + 16 * j;
+            uint8_t hv[4];
+            for (int i = 0; i < 4; i++)
+                hv[i] = (uint8_t)((c[i] >> 4) | (c[4 + i] >> 4) << 2 | (c[8 + i] >> 4) << 4 | (c[12 + i] >> 4) << 6);
             memcpy(dst + Q6_HIB(j) + rr * 4, hv, 4);
+            for (int h = 0; h < 2; h++) {
+                for (int i = 0; i < 4; i++) w[i] = (uint8_t)((c[8 * h + i] & 15) | (c[8 * h + 4 + i] & 15) << 4);
+                memcpy(dst + Q6_NIB(j, h) + rr * 4, w, 4);
+            }
         }
     }
 }
 
-el_packed *el_repack(const el_gguf_tensor *W, el_err *err)
+typedef struct pack_job {
+    const el_gguf_tensor *W;
+    el_packed *p;
+    bool release;
+} pack_job;
+
+/* Give back the whole pages of [a, e) of a read-only file mapping. */
+static void release_pages(const void *a, const void *e)
 {
-    el_packed *p = el_calloc(1, sizeof *p, err);
-    if (!p) return NULL;
-    p->type = W->type;
-    p->in = W->ne[0];
-    p->out = W->ne[1];
-    p->groups = (p->out + G - 1) / G;
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t b = ((uintptr_t)a + pg - 1) & ~(pg - 1), f = (uintptr_t)e & ~(pg - 1);
+    if (f > b) madvise((void *)b, f - b, MADV_DONTNEED);
+}
+
+static void pack_groups(void *arg, int64_t g0, int64_t g1, int ith)
+{
+    (void)ith;
+    pack_job *j = arg;
+    el_packed *p = j->p;
     int64_t nb = p->in / blk_len(p->type);
-    size_t bb = blk_bytes(p->type);
-    p->group_bytes = group_bytes(p->type, nb);
-    size_t total = (size_t)p->groups * p->group_bytes;
-    if (posix_memalign((void **)&p->data, 64, total ? total : 64)) {
-        p->data = NULL;
-        free(p);
-        el_errf(err, "out of memory packing tensor '%s' (%zu bytes)", W->name, total);
-        return NULL;
-    }
-    size_t row = el_row_size(W->type, p->in), sblk = row / (size_t)nb;
-    for (int64_t g = 0; g < p->groups; g++)
+    size_t bb = blk_bytes(p->type), row = el_row_size(p->type, p->in), sblk = row / (size_t)nb;
+    for (int64_t g = g0; g < g1; g++) {
+        uint8_t *gd = p->data + (size_t)g * p->group_bytes;
         for (int rr = 0; rr < G; rr++) {
             int64_t r = g * G + rr;
-            const uint8_t *src = r < p->out ? (const uint8_t *)W->data + (size_t)r * row : NULL;
-            uint8_t *gd = p->data + (size_t)g * p->group_bytes;
+            const uint8_t *src = r < p->out ? (const uint8_t *)j->W->data + (size_t)r * row : NULL;
             for (int64_t b = 0; b < nb; b++) {
                 const uint8_t *sb = src ? src + (size_t)b * sblk : NULL;
                 if (p->type == EL_TYPE_Q8_0) {
@@ -191,6 +206,45 @@ el_packed *el_repack(const el_gguf_tensor *W, el_err *err)
                 }
             }
         }
+    }
+    if (j->release) {
+        int64_t r0 = g0 * G, r1 = g1 * G < p->out ? g1 * G : p->out;
+        const uint8_t *base = j->W->data;
+        release_pages(base + (size_t)r0 * row, base + (size_t)r1 * row);
+    }
+}
+
+el_packed *el_repack(const el_gguf_tensor *W, el_threads *tp, bool release, el_err *err)
+{
+    el_packed *p = el_calloc(1, sizeof *p, err);
+    if (!p) return NULL;
+    p->type = W->type;
+    p->in = W->ne[0];
+    p->out = W->ne[1];
+    p->groups = (p->out + G - 1) / G;
+    int64_t nb = p->in / blk_len(p->type);
+    p->group_bytes = group_bytes(p->type, nb);
+    size_t total = (size_t)p->groups * p->group_bytes;
+    /* big tensors on 2 MiB boundaries, in transparent huge pages where the
+     * kernel allows them (fewer TLB misses when decode streams the weights,
+     * fewer page faults at load) */
+    size_t huge = (size_t)2 << 20, align = total >= huge ? huge : 64;
+    if (posix_memalign((void **)&p->data, align, total ? total : 64)) {
+        p->data = NULL;
+        free(p);
+        el_errf(err, "out of memory packing tensor '%s' (%zu bytes)", W->name, total);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    if (align == huge) madvise(p->data, (total + huge - 1) & ~(huge - 1), MADV_HUGEPAGE);
+#endif
+    /* chunks of about 1 MiB of packed data, so that a big tensor's original
+     * pages are given back while it is packed (peak memory: the model plus a
+     * few chunks, not plus the biggest tensor) */
+    pack_job j = {W, p, release};
+    int64_t chunk = (int64_t)((1u << 20) / p->group_bytes);
+    el_parallel_for(tp, p->groups, chunk < 1 ? 1 : chunk, pack_groups, &j);
+    if (release) release_pages(W->data, (const uint8_t *)W->data + W->n_bytes);
     return p;
 }
 

@@ -42,8 +42,10 @@ typedef struct el_packed {
 
 /* Can W be packed here (type, row length, CPU, EL_REPACK)? */
 bool el_repack_wanted(const el_gguf_tensor *W);
-/* Pack W (NULL and err set on allocation failure). */
-el_packed *el_repack(const el_gguf_tensor *W, el_err *err);
+/* Pack W over the pool tp (may be NULL). release: W's data is a read-only
+ * file mapping whose pages may be given back (madvise) as they are packed.
+ * NULL and err set on allocation failure. */
+el_packed *el_repack(const el_gguf_tensor *W, el_threads *tp, bool release, el_err *err);
 void el_packed_free(el_packed *p);
 size_t el_packed_bytes(const el_packed *p);
 
