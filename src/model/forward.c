@@ -596,6 +596,20 @@ static void matmul(el_context *c, const el_gguf_tensor *W, const float *X, int n
     el_parallel_for(c->tp, m, chunk < 1 ? 1 : chunk, ll_mm_rows, &j);
 }
 
+/* Products of the same X with count (<= 3) weights: in one pass when all are
+ * packed, else one at a time. */
+static void matmul3(el_context *c, const el_gguf_tensor *const *W, float *const *Y, int count, const float *X, int n)
+{
+    const struct el_packed *P[3];
+    bool packed = true;
+    for (int m = 0; m < count; m++) packed = packed && (P[m] = el_model_packed(c->m, W[m])) != NULL;
+    if (packed) {
+        el_matmul_packed_n(&c->ops, P, Y, count, X, n);
+        return;
+    }
+    for (int m = 0; m < count; m++) matmul(c, W[m], X, n, Y[m]);
+}
+
 /* ---- small vector operations -------------------------------------------- */
 
 /* o (n,) = x (n,) / sqrt(mean(x^2) + eps) * w (n,) */
@@ -801,9 +815,7 @@ int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_log
             rmsnorm(c->xb + (size_t)i * d, c->x + (size_t)i * d, L->attn_norm->data, d, hp->rms_eps);
         dump_tensor("attn_norm", l, c->xb, d, n);
         /* q (n, qd), k, v (n, kvd) */
-        matmul(c, L->wq, c->xb, n, c->q);
-        matmul(c, L->wk, c->xb, n, c->k);
-        matmul(c, L->wv, c->xb, n, c->v);
+        matmul3(c, (const el_gguf_tensor *[]){L->wq, L->wk, L->wv}, (float *[]){c->q, c->k, c->v}, 3, c->xb, n);
         for (int i = 0; i < n; i++) {
             float *q = c->q + (size_t)i * qd, *k = c->k + (size_t)i * kvd, *v = c->v + (size_t)i * kvd;
             if (L->bq) {
@@ -840,8 +852,7 @@ int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_log
         for (int i = 0; i < nr; i++)
             rmsnorm(c->xb + (size_t)i * d, xr + (size_t)i * d, L->ffn_norm->data, d, hp->rms_eps);
         dump_tensor("ffn_norm", l, c->xb, d, nr);
-        matmul(c, L->w_gate, c->xb, nr, c->hb);
-        matmul(c, L->w_up, c->xb, nr, c->hb2);
+        matmul3(c, (const el_gguf_tensor *[]){L->w_gate, L->w_up}, (float *[]){c->hb, c->hb2}, 2, c->xb, nr);
         dump_tensor("ffn_gate", l, c->hb, ff, nr);
         dump_tensor("ffn_up", l, c->hb2, ff, nr);
         swiglu_rows(c->hb, c->hb2, nr, ff);

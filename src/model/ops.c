@@ -213,62 +213,104 @@ void el_matmul_tensor(el_ops *o, const el_gguf_tensor *W, const float *X, int n,
     el_parallel_for(o->tp, rows, chunk, mm_rows, &j);
 }
 
+/* Packed products: up to PK_MAX matrices that read the same activations (Q, K
+ * and V; gate and up) share one quantisation of them per activation format
+ * and one pass of the pool over all their row groups. */
+#define PK_MAX 3
 typedef struct pk_job {
-    const el_packed *P;
+    int count, n, nq;
     const float *X;
-    uint8_t *act;
-    size_t act_row;
-    float *Y;
-    int n;
-    int64_t gblk;   /* groups per cache block */
+    const el_packed *P[PK_MAX];
+    float *Y[PK_MAX];
+    const uint8_t *act[PK_MAX];   /* each matrix's quantised activations */
+    size_t act_row[PK_MAX];
+    int64_t gstart[PK_MAX + 1];   /* first global group of each matrix */
+    int64_t gblk[PK_MAX];         /* groups per cache block */
+    const el_packed *qp[PK_MAX];  /* one matrix per distinct activation format */
+    uint8_t *qact[PK_MAX];
 } pk_job;
 
 static void pk_quantize(void *arg, int64_t b, int64_t e, int ith)
 {
     (void)ith;
     pk_job *j = arg;
-    for (int64_t i = b; i < e; i++) el_packed_quantize_act(j->P, j->X + (size_t)i * j->P->in, j->act + (size_t)i * j->act_row);
+    for (int64_t i = b; i < e; i++) {
+        int f = (int)(i / j->n), r = (int)(i % j->n);
+        const el_packed *P = j->qp[f];
+        el_packed_quantize_act(P, j->X + (size_t)r * P->in, j->qact[f] + (size_t)r * el_packed_act_row_bytes(P));
+    }
 }
 
-/* Groups [b, e) in cache blocks of gblk groups: a block stays in L2 while the
- * batch passes over it 8 activation rows at a time. */
+/* Global groups [b, e), matrix by matrix, in cache blocks of gblk groups: a
+ * block stays in L2 while the batch passes over it 8 activation rows at a time. */
 static void pk_rows(void *arg, int64_t b, int64_t e, int ith)
 {
     (void)ith;
     pk_job *j = arg;
-    for (int64_t g0 = b; g0 < e; g0 += j->gblk) {
-        int64_t g1 = e - g0 < j->gblk ? e : g0 + j->gblk;
-        for (int c = 0; c < j->n; c += 8) {
-            int nc = j->n - c < 8 ? j->n - c : 8;
-            el_packed_kernel(j->P, g0, g1, j->act + (size_t)c * j->act_row, j->act_row, nc, j->Y + (size_t)c * j->P->out,
-                             (size_t)j->P->out);
+    for (int m = 0; m < j->count; m++) {
+        int64_t lo = b > j->gstart[m] ? b : j->gstart[m], hi = e < j->gstart[m + 1] ? e : j->gstart[m + 1];
+        const el_packed *P = j->P[m];
+        for (int64_t g0 = lo; g0 < hi; g0 += j->gblk[m]) {
+            int64_t g1 = hi - g0 < j->gblk[m] ? hi : g0 + j->gblk[m];
+            for (int c = 0; c < j->n; c += 8) {
+                int nc = j->n - c < 8 ? j->n - c : 8;
+                el_packed_kernel(P, g0 - j->gstart[m], g1 - j->gstart[m], j->act[m] + (size_t)c * j->act_row[m],
+                                 j->act_row[m], nc, j->Y[m] + (size_t)c * P->out, (size_t)P->out);
+            }
         }
     }
 }
 
-void el_matmul_packed(el_ops *o, const el_packed *P, const float *X, int n, float *Y)
+static bool same_act(const el_packed *a, const el_packed *b)
 {
-    size_t act_row = el_packed_act_row_bytes(P), need = act_row * (size_t)n;
+    return a->in == b->in && (a->type == EL_TYPE_Q8_0) == (b->type == EL_TYPE_Q8_0);
+}
+
+void el_matmul_packed_n(el_ops *o, const el_packed *const *P, float *const *Y, int count, const float *X, int n)
+{
+    pk_job j = {0};
+    j.count = count, j.n = n, j.X = X;
+    size_t need = 0;
+    int fmt[PK_MAX];
+    for (int m = 0; m < count; m++) {
+        j.P[m] = P[m], j.Y[m] = Y[m];
+        j.gstart[m + 1] = j.gstart[m] + P[m]->groups;
+        j.gblk[m] = (int64_t)((256u << 10) / P[m]->group_bytes);
+        if (j.gblk[m] < 1) j.gblk[m] = 1;
+        j.act_row[m] = el_packed_act_row_bytes(P[m]);
+        fmt[m] = -1;
+        for (int f = 0; f < j.nq && fmt[m] < 0; f++)
+            if (same_act(j.qp[f], P[m])) fmt[m] = f;
+        if (fmt[m] < 0) {
+            fmt[m] = j.nq;
+            j.qp[j.nq++] = P[m];
+            need += j.act_row[m] * (size_t)n;
+        }
+    }
     if (need > o->act_cap) {
         void *p = realloc(o->act, need);
-        if (!p) {   /* cannot happen in practice: the context sized it for its batch */
-            for (int i = 0; i < n; i++) {
-                float *row = o->rowbuf[0];
-                for (int64_t r = 0; r < P->out; r++) {
-                    el_packed_get_row(P, r, row);
-                    Y[(size_t)i * P->out + r] = ops_dot_f32(X + (size_t)i * P->in, row, (int)P->in);
-                }
-            }
+        if (!p) {   /* out of memory: decode each weight row (slow, but right) */
+            for (int m = 0; m < count; m++)
+                for (int i = 0; i < n; i++)
+                    for (int64_t r = 0; r < P[m]->out; r++) {
+                        el_packed_get_row(P[m], r, o->rowbuf[0]);
+                        Y[m][(size_t)i * P[m]->out + r] = ops_dot_f32(X + (size_t)i * P[m]->in, o->rowbuf[0], (int)P[m]->in);
+                    }
             return;
         }
         o->act = p;
         o->act_cap = need;
     }
-    pk_job j = {P, X, o->act, act_row, Y, n, 1};
-    el_parallel_for(o->tp, n, n >= 2 * o->nth ? 0 : n, pk_quantize, &j);
-    j.gblk = (int64_t)((256u << 10) / (P->group_bytes ? P->group_bytes : 1));
-    if (j.gblk < 1) j.gblk = 1;
-    int64_t chunk = P->groups / ((int64_t)o->nth * 4);
-    if (chunk < 1) chunk = 1;
-    el_parallel_for(o->tp, P->groups, chunk, pk_rows, &j);
+    uint8_t *at = o->act;
+    for (int f = 0; f < j.nq; f++, at += el_packed_act_row_bytes(j.qp[f - 1]) * (size_t)n) j.qact[f] = at;
+    for (int m = 0; m < count; m++) j.act[m] = j.qact[fmt[m]];
+    int64_t items = (int64_t)j.nq * n;
+    el_parallel_for(o->tp, items, items >= 2 * o->nth ? 0 : items, pk_quantize, &j);
+    int64_t groups = j.gstart[count], chunk = groups / ((int64_t)o->nth * 4);
+    el_parallel_for(o->tp, groups, chunk < 1 ? 1 : chunk, pk_rows, &j);
+}
+
+void el_matmul_packed(el_ops *o, const el_packed *P, const float *X, int n, float *Y)
+{
+    el_matmul_packed_n(o, &P, &Y, 1, X, n);
 }

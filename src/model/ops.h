@@ -28,6 +28,8 @@ void el_matmul_tensor(el_ops *o, const el_gguf_tensor *W, const float *X, int n,
 /* The same product with W packed at load (repack.h). */
 struct el_packed;
 void el_matmul_packed(el_ops *o, const struct el_packed *P, const float *X, int n, float *Y);
+/* count (<= 3) packed products of the same X in one pass: Y[m] = X @ P[m]^T. */
+void el_matmul_packed_n(el_ops *o, const struct el_packed *const *P, float *const *Y, int count, const float *X, int n);
 
 /* sum_i a[i] * b[i] in float, 8 partial sums */
 float ops_dot_f32(const float *a, const float *b, int n);
