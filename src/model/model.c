@@ -245,6 +245,12 @@ const struct el_packed *el_model_packed(const el_model *m, const el_gguf_tensor 
     return m->packed[t - m->gguf->tensors];
 }
 
+static uint64_t read_bytes(const el_model *m, const el_gguf_tensor *t)
+{
+    const el_packed *p = el_model_packed(m, t);
+    return p ? (uint64_t)el_packed_bytes(p) : t->n_bytes;
+}
+
 static const char *ftype_label(const el_model *m)
 {
     /* the type of most weight bytes */
@@ -285,11 +291,13 @@ el_model *el_model_load(const char *path, el_err *err)
         m->n_bytes += m->gguf->tensors[i].n_bytes;
     }
     const el_hparams *hp = &m->hp;
-    m->bytes_per_token = m->tok_embd->n_bytes / (uint64_t)hp->n_vocab + m->output->n_bytes;
+    /* the bytes decode reads per token: one embedding row and every weight
+     * matrix, packed copies counted at their packed size */
+    m->bytes_per_token = m->tok_embd->n_bytes / (uint64_t)hp->n_vocab + read_bytes(m, m->output);
     for (int l = 0; l < hp->n_layer; l++) {
         const el_layer *L = &m->layers[l];
-        m->bytes_per_token += L->wq->n_bytes + L->wk->n_bytes + L->wv->n_bytes + L->wo->n_bytes +
-                              L->w_gate->n_bytes + L->w_up->n_bytes + L->w_down->n_bytes;
+        const el_gguf_tensor *ws[7] = {L->wq, L->wk, L->wv, L->wo, L->w_gate, L->w_up, L->w_down};
+        for (int k = 0; k < 7; k++) m->bytes_per_token += read_bytes(m, ws[k]);
     }
     double p = (double)m->n_params;
     char size[32];
