@@ -456,6 +456,7 @@ struct el_context {
     /* batch scratch, grown on demand to `cap` rows */
     int cap;
     float *x, *xb, *q, *k, *v, *att, *hb, *hb2;
+    float *rope;                /* [cap][n_rot]: cos, sin of each rotated pair of the row's position */
     float *scores;              /* [n_threads][score_stride] */
     int score_stride;
     float *logits;              /* [logit_rows][n_vocab] */
@@ -465,7 +466,8 @@ struct el_context {
 static void free_scratch(el_context *c)
 {
     free(c->x), free(c->xb), free(c->q), free(c->k), free(c->v), free(c->att), free(c->hb), free(c->hb2);
-    c->x = c->xb = c->q = c->k = c->v = c->att = c->hb = c->hb2 = NULL;
+    free(c->rope);
+    c->x = c->xb = c->q = c->k = c->v = c->att = c->hb = c->hb2 = c->rope = NULL;
     c->cap = 0;
 }
 
@@ -474,7 +476,7 @@ static int grow_scratch(el_context *c, int n, el_err *err)
     if (n <= c->cap) return 0;
     const el_hparams *hp = &c->m->hp;
     size_t d = (size_t)hp->n_embd, qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
-    size_t per_row = (3 * d + 2 * qd + 2 * kvd + 2 * (size_t)hp->n_ff) * sizeof(float);
+    size_t per_row = (3 * d + 2 * qd + 2 * kvd + 2 * (size_t)hp->n_ff + (size_t)hp->n_rot) * sizeof(float);
     if (el_mem_check((uint64_t)per_row * (uint64_t)n, "batch scratch", err)) return -1;
     free_scratch(c);
     size_t rows = (size_t)n;
@@ -486,7 +488,8 @@ static int grow_scratch(el_context *c, int n, el_err *err)
     c->v = malloc(rows * kvd * sizeof(float));
     c->hb = malloc(rows * (size_t)hp->n_ff * sizeof(float));
     c->hb2 = malloc(rows * (size_t)hp->n_ff * sizeof(float));
-    if (!c->x || !c->xb || !c->att || !c->q || !c->k || !c->v || !c->hb || !c->hb2) {
+    c->rope = malloc(rows * (size_t)hp->n_rot * sizeof(float));
+    if (!c->x || !c->xb || !c->att || !c->q || !c->k || !c->v || !c->hb || !c->hb2 || !c->rope) {
         free_scratch(c);
         return el_errf(err, "out of memory for a batch of %d tokens (%zu bytes)", n, per_row * rows);
     }
@@ -626,7 +629,9 @@ static void rmsnorm(float *o, const float *x, const float *w, int n, float eps)
  * theta_{i+1} = theta_i * base^(-2/n_rot), divided by rope_freqs[i] when
  * present. (An F16 cache rounds keys to 11 bits, so a different last float
  * bit here can move a key by one half-precision step.) */
-static void rope_head(float *h, int pos, const el_hparams *hp, const float *freq_factors)
+/* cos and sin of every rotated pair at position pos (cs[2i], cs[2i+1]): the
+ * same for every head of every layer, so computed once per token */
+static void rope_table(float *cs, int pos, const el_hparams *hp, const float *freq_factors)
 {
     int half = hp->n_rot / 2;
     float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
@@ -634,14 +639,22 @@ static void rope_head(float *h, int pos, const el_hparams *hp, const float *freq
     for (int i = 0; i < half; i++) {
         float ff = freq_factors ? freq_factors[i] : 1.0f;
         float t = hp->rope_freq_scale * (theta / ff);
-        float cs = cosf(t), sn = sinf(t);
+        cs[2 * i] = cosf(t), cs[2 * i + 1] = sinf(t);
+        theta *= theta_scale;
+    }
+}
+
+static void rope_head(float *h, const float *cst, const el_hparams *hp)
+{
+    int half = hp->n_rot / 2;
+    for (int i = 0; i < half; i++) {
+        float cs = cst[2 * i], sn = cst[2 * i + 1];
         int a = hp->rope_type == EL_ROPE_NEOX ? i : 2 * i;
         int b = hp->rope_type == EL_ROPE_NEOX ? i + half : 2 * i + 1;
         float x0 = h[a], x1 = h[b];
         /* llama.cpp's compiled rotation fuses the first product of each */
         h[a] = fmaf(x0, cs, -(x1 * sn));
         h[b] = fmaf(x0, sn, x1 * cs);
-        theta *= theta_scale;
     }
 }
 
@@ -796,6 +809,7 @@ int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_log
     const el_hparams *hp = &m->hp;
     int d = hp->n_embd, hd = hp->head_dim, qd = hp->n_head * hd, kvd = hp->n_head_kv * hd, ff = hp->n_ff;
     const float *ffac = m->rope_freqs ? (const float *)m->rope_freqs->data : NULL;
+    for (int i = 0; i < n; i++) rope_table(c->rope + (size_t)i * hp->n_rot, pos + i, hp, ffac);
 
     /* x (n, d) = embedding rows */
     size_t emb_row = el_row_size(m->tok_embd->type, d);
@@ -823,8 +837,9 @@ int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_log
                 for (int j = 0; j < qd; j++) q[j] += bq[j];
                 for (int j = 0; j < kvd; j++) k[j] += bk[j], v[j] += bv[j];
             }
-            for (int h = 0; h < hp->n_head; h++) rope_head(q + (size_t)h * hd, pos + i, hp, ffac);
-            for (int h = 0; h < hp->n_head_kv; h++) rope_head(k + (size_t)h * hd, pos + i, hp, ffac);
+            const float *cst = c->rope + (size_t)i * hp->n_rot;
+            for (int h = 0; h < hp->n_head; h++) rope_head(q + (size_t)h * hd, cst, hp);
+            for (int h = 0; h < hp->n_head_kv; h++) rope_head(k + (size_t)h * hd, cst, hp);
             size_t at = ((size_t)l * c->n_ctx + (size_t)(pos + i)) * kvd;
             if (c->kv_type == EL_TYPE_F32) {
                 memcpy((float *)c->k_cache + at, k, (size_t)kvd * sizeof(float));
