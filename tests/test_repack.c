@@ -57,13 +57,14 @@ static void make(mat *m, el_type type, int64_t in, int64_t out)
 static const el_type types[] = {EL_TYPE_Q8_0, EL_TYPE_Q4_K, EL_TYPE_Q6_K};
 static const int64_t outs[] = {16, 37, 64, 129};
 
+static const el_pk_isa isas[] = {EL_PK_AVX2, EL_PK_VNNI256, EL_PK_AVX512, EL_PK_AVXVNNI};
+static const char *isa_names[] = {"none", "avx2", "vnni256", "avx512", "avxvnni"};
+
 static bool have_packing(void)
 {
-    mat m;
-    make(&m, EL_TYPE_Q8_0, 256, 16);
-    bool ok = el_repack_wanted(&m.t);
-    free(m.q);
-    if (!ok) printf("# skipped: no AVX-512 VNNI here (or EL_REPACK=0 / EL_KERNELS set)\n");
+    bool ok = false;
+    for (size_t i = 0; i < 4; i++) ok = ok || el_repack_supports(EL_TYPE_Q4_K, isas[i]);
+    if (!ok) printf("# skipped: no x86 AVX2 here\n");
     return ok;
 }
 
@@ -77,7 +78,7 @@ static void test_layout_roundtrip(void **state)
             mat m;
             make(&m, types[ti], in, out);
             el_err err = {0};
-            el_packed *p = el_repack(&m.t, NULL, false, &err);
+            el_packed *p = el_repack_as(&m.t, EL_PK_AVX2, NULL, false, &err);
             assert_non_null(p);
             assert_int_equal(p->groups, (out + 15) / 16);
             float *a = malloc((size_t)in * sizeof *a), *b = malloc((size_t)in * sizeof *b);
@@ -97,17 +98,20 @@ static void test_kernels(void **state)
 {
     (void)state;
     if (!have_packing()) return;
+    for (size_t ii = 0; ii < 4; ii++)
     for (size_t ti = 0; ti < 3; ti++) {
         el_type t = types[ti];
+        el_pk_isa isa = isas[ii];
+        if (!el_repack_supports(t, isa)) continue;
         double worst_scalar = 0, worst_ref = 0;
         const int64_t ins[] = {t == EL_TYPE_Q8_0 ? 32 : 256, t == EL_TYPE_Q8_0 ? 576 : 768, 2048};
-        for (size_t ii = 0; ii < 3; ii++)
+        for (size_t si = 0; si < 3; si++)
             for (size_t oi = 0; oi < 4; oi++) {
-                int64_t in = ins[ii], out = outs[oi];
+                int64_t in = ins[si], out = outs[oi];
                 mat m;
                 make(&m, t, in, out);
                 el_err err = {0};
-                el_packed *p = el_repack(&m.t, NULL, false, &err);
+                el_packed *p = el_repack_as(&m.t, isa, NULL, false, &err);
                 assert_non_null(p);
                 size_t par = el_packed_act_row_bytes(p), qar = el_qdot_act_row_bytes(t, in), row = el_row_size(t, in);
                 float *x = malloc((size_t)8 * in * sizeof *x), *wd = malloc((size_t)in * sizeof *wd);
@@ -130,7 +134,7 @@ static void test_kernels(void **state)
                         }
                     }
                 float *Y = malloc((size_t)8 * out * sizeof *Y);
-                for (int nc = 1; nc <= 8; nc++) {
+                for (int nc = 1; nc <= el_packed_max_nc(p); nc++) {
                     for (int64_t i = 0; i < 8 * out; i++) Y[i] = NAN;
                     el_packed_kernel(p, 0, p->groups, pa, par, nc, Y, (size_t)out);
                     for (int c = 0; c < 8; c++)
@@ -152,16 +156,17 @@ static void test_kernels(void **state)
                             worst_scalar = e1 > worst_scalar ? e1 : worst_scalar;
                             worst_ref = e2 > worst_ref ? e2 : worst_ref;
                             if (e1 > 2e-6 || e2 > 2e-6)
-                                fail_msg("%s in %lld out %lld nc %d row %lld col %d: packed %.9g scalar %.9g ref %.9g",
-                                         el_type_info((uint32_t)t)->name, (long long)in, (long long)out, nc, (long long)r, c, y, s, ref);
+                                fail_msg("%s %s in %lld out %lld nc %d row %lld col %d: packed %.9g scalar %.9g ref %.9g",
+                                         isa_names[isa], el_type_info((uint32_t)t)->name, (long long)in, (long long)out, nc,
+                                         (long long)r, c, y, s, ref);
                         }
                 }
                 free(Y), free(xd), free(x), free(wd), free(pa), free(qa);
                 el_packed_free(p);
                 free(m.q);
             }
-        printf("# %s: worst |packed - scalar kernel| %.2g, |packed - double reference| %.2g (relative to sum |w x|)\n",
-               el_type_info((uint32_t)t)->name, worst_scalar, worst_ref);
+        printf("# %s %s: worst |packed - scalar kernel| %.2g, |packed - double reference| %.2g (relative to sum |w x|)\n",
+               isa_names[isa], el_type_info((uint32_t)t)->name, worst_scalar, worst_ref);
     }
 }
 
@@ -174,11 +179,13 @@ static void test_matmul(void **state)
     assert_non_null(tp);
     el_ops o;
     assert_int_equal(el_ops_init(&o, tp, 2048, &err), 0);
+    for (size_t ii = 0; ii < 4; ii++)
     for (size_t ti = 0; ti < 3; ti++) {
+        if (!el_repack_supports(types[ti], isas[ii])) continue;
         int64_t in = 512, out = 200;
         mat m;
         make(&m, types[ti], in, out);
-        el_packed *p = el_repack(&m.t, tp, false, &err);
+        el_packed *p = el_repack_as(&m.t, isas[ii], tp, false, &err);
         assert_non_null(p);
         for (int n = 1; n <= 19; n += 3) {
             float *x = malloc((size_t)n * in * sizeof *x), *y1 = malloc((size_t)n * out * sizeof *y1);

@@ -252,8 +252,9 @@ static void pk_rows(void *arg, int64_t b, int64_t e, int ith)
         const el_packed *P = j->P[m];
         for (int64_t g0 = lo; g0 < hi; g0 += j->gblk[m]) {
             int64_t g1 = hi - g0 < j->gblk[m] ? hi : g0 + j->gblk[m];
-            for (int c = 0; c < j->n; c += 8) {
-                int nc = j->n - c < 8 ? j->n - c : 8;
+            int mc = el_packed_max_nc(P);
+            for (int c = 0; c < j->n; c += mc) {
+                int nc = j->n - c < mc ? j->n - c : mc;
                 el_packed_kernel(P, g0 - j->gstart[m], g1 - j->gstart[m], j->act[m] + (size_t)c * j->act_row[m],
                                  j->act_row[m], nc, j->Y[m] + (size_t)c * P->out, (size_t)P->out);
             }

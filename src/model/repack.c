@@ -58,25 +58,52 @@ typedef struct act_x16k {
 #define HAVE_X16 1
 #endif
 
-bool el_repack_wanted(const el_gguf_tensor *W)
+static bool isa_runs(el_pk_isa isa)
 {
 #ifdef HAVE_X16
-    static int mode = -1;
-    if (mode < 0) {
-        const char *e = getenv("EL_REPACK"), *k = getenv("EL_KERNELS");
-        const el_cpu_features *f = el_cpu();
-        mode = f->avx512f && f->avx512bw && f->avx512vl && f->avx512vnni && f->f16c && f->fma;
-        if (e && strcmp(e, "0") == 0) mode = 0;
-        if (k && strcmp(k, "vnni") != 0) mode = 0;   /* a forced kernel set: the row kernels */
+    const el_cpu_features *f = el_cpu();
+    bool base = f->avx2 && f->fma && f->f16c;
+    switch (isa) {
+    case EL_PK_AVX512: return base && f->avx512f && f->avx512bw && f->avx512vl && f->avx512vnni;
+    case EL_PK_VNNI256: return base && f->avx512vl && f->avx512vnni;
+    case EL_PK_AVXVNNI: return base && f->avxvnni;
+    case EL_PK_AVX2: return base;
+    default: return false;
     }
-    if (!mode || W->n_dims > 2 || W->ne[1] < G) return false;
-    el_type t = W->type;
-    return blk_bytes(t) && W->ne[0] % blk_len(t) == 0;
 #else
-    (void)W;
+    (void)isa;
     return false;
 #endif
 }
+
+el_pk_isa el_repack_isa(void)
+{
+    static int best = -1;
+    if (best < 0) {
+        const char *e = getenv("EL_REPACK"), *k = getenv("EL_KERNELS");
+        best = isa_runs(EL_PK_AVX512) ? EL_PK_AVX512 : isa_runs(EL_PK_AVXVNNI) ? EL_PK_AVXVNNI
+             : isa_runs(EL_PK_AVX2) ? EL_PK_AVX2 : EL_PK_NONE;
+        if (k && strcmp(k, "avx2") == 0 && isa_runs(EL_PK_AVX2)) best = EL_PK_AVX2;   /* as the row kernels */
+        else if (k && strcmp(k, "vnni") != 0) best = EL_PK_NONE;                        /* scalar, neon */
+        if (e && strcmp(e, "0") == 0) best = EL_PK_NONE;
+    }
+    return (el_pk_isa)best;
+}
+
+bool el_repack_supports(el_type t, el_pk_isa isa)
+{
+    if (!isa_runs(isa) || !blk_bytes(t)) return false;
+    return t != EL_TYPE_Q8_0 || isa != EL_PK_AVX2;   /* q8_0's codes + 128 overflow AVX2's int16 pairs */
+}
+
+bool el_repack_wanted(const el_gguf_tensor *W)
+{
+    el_pk_isa isa = el_repack_isa();
+    if (isa == EL_PK_NONE || W->n_dims > 2 || W->ne[1] < G) return false;
+    return el_repack_supports(W->type, isa) && W->ne[0] % blk_len(W->type) == 0;
+}
+
+int el_packed_max_nc(const el_packed *p) { return p->isa == EL_PK_AVX512 ? 8 : 4; }
 
 size_t el_packed_bytes(const el_packed *p) { return (size_t)p->groups * p->group_bytes; }
 
@@ -216,8 +243,14 @@ static void pack_groups(void *arg, int64_t g0, int64_t g1, int ith)
 
 el_packed *el_repack(const el_gguf_tensor *W, el_threads *tp, bool release, el_err *err)
 {
+    return el_repack_as(W, el_repack_isa(), tp, release, err);
+}
+
+el_packed *el_repack_as(const el_gguf_tensor *W, el_pk_isa isa, el_threads *tp, bool release, el_err *err)
+{
     el_packed *p = el_calloc(1, sizeof *p, err);
     if (!p) return NULL;
+    p->isa = isa;
     p->type = W->type;
     p->in = W->ne[0];
     p->out = W->ne[1];
@@ -498,12 +531,51 @@ static T_X16 void q6k_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size
     DISPATCH(q6k_body)
 }
 
+/* 256-bit kernels: AVX2, AVX-512 VL VNNI on ymm (EVEX), AVX-VNNI (VEX) */
+#define YT __attribute__((target("avx2,fma,f16c")))
+#define YSUF avx2
+#define YVNNI 0
+#include "repack_ymm.h"
+#undef YT
+#undef YSUF
+#undef YVNNI
+#define YT __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
+#define YSUF vnni256
+#define YVNNI 1
+#define YDPBUSD(acc, u, s) _mm256_dpbusd_epi32(acc, u, s)
+#include "repack_ymm.h"
+#undef YT
+#undef YSUF
+#undef YDPBUSD
+#define YT __attribute__((target("avx2,fma,f16c,avxvnni")))
+#define YSUF avxvnni
+#define YDPBUSD(acc, u, s) _mm256_dpbusd_avx_epi32(acc, u, s)
+#include "repack_ymm.h"
+#undef YT
+#undef YSUF
+#undef YDPBUSD
+#undef YVNNI
+
+typedef void (*pk_fn)(const uint8_t *, int64_t, const uint8_t *, size_t, float *, size_t, int, int);
+
+static pk_fn kernel_for(el_type t, el_pk_isa isa)
+{
+    int k = t == EL_TYPE_Q8_0 ? 0 : t == EL_TYPE_Q4_K ? 1 : 2;
+    static const pk_fn fns[5][3] = {
+        [EL_PK_AVX2] = {NULL, q4k_avx2, q6k_avx2},
+        [EL_PK_VNNI256] = {q8_vnni256, q4k_vnni256, q6k_vnni256},
+        [EL_PK_AVX512] = {q8_x16, q4k_x16, q6k_x16},
+        [EL_PK_AVXVNNI] = {q8_avxvnni, q4k_avxvnni, q6k_avxvnni},
+    };
+    return (unsigned)isa < 5 ? fns[isa][k] : NULL;
+}
+
 void el_packed_kernel(const el_packed *p, int64_t g0, int64_t g1, const uint8_t *act, size_t act_row, int nc,
                       float *Y, size_t ldy)
 {
     int64_t nb = p->in / blk_len(p->type);
-    void (*fn)(const uint8_t *, int64_t, const uint8_t *, size_t, float *, size_t, int, int) =
-        p->type == EL_TYPE_Q8_0 ? q8_x16 : p->type == EL_TYPE_Q4_K ? q4k_x16 : q6k_x16;
+    pk_fn fn = kernel_for(p->type, (el_pk_isa)p->isa);
+    if (!fn) return;   /* never packed for an ISA without a kernel (el_repack_supports) */
     for (int64_t g = g0; g < g1; g++) {
         int64_t left = p->out - g * G;
         fn(p->data + (size_t)g * p->group_bytes, nb, act, act_row, Y + g * G, ldy, left < G ? (int)left : G, nc);

@@ -22,8 +22,10 @@
  *          nibbles (as q4_K)
  * Rows past the end of the matrix are zero in the last group.
  *
- * Only built for x86-64 CPUs with AVX-512 F/BW/VL and VNNI; EL_REPACK=0 turns
- * it off (the row kernels of qdot.h are used then, as on other CPUs). */
+ * Kernels for x86-64: AVX-512 VNNI on zmm (16 rows at once), and on ymm (two
+ * halves of 8 rows) with VNNI (EVEX or VEX) or plain AVX2 (q4_K and q6_K only).
+ * EL_REPACK=0 turns packing off (the row kernels of qdot.h are used then, as
+ * on other CPUs). */
 #ifndef EL_MODEL_REPACK_H
 #define EL_MODEL_REPACK_H
 
@@ -32,7 +34,17 @@
 #include "edgelm/gguf.h"
 #include "edgelm/threads.h"
 
+/* Which kernels a packed matrix is for. */
+typedef enum el_pk_isa {
+    EL_PK_NONE = 0,
+    EL_PK_AVX2 = 1,      /* vpmaddubsw into int16 pairs: q4_K, q6_K */
+    EL_PK_VNNI256 = 2,   /* vpdpbusd on ymm (AVX-512 VL + VNNI) */
+    EL_PK_AVX512 = 3,    /* vpdpbusd on zmm: the default where AVX-512 VNNI runs */
+    EL_PK_AVXVNNI = 4,   /* vpdpbusd on ymm, VEX encoding (AVX-VNNI CPUs without AVX-512) */
+} el_pk_isa;
+
 typedef struct el_packed {
+    int isa;             /* el_pk_isa */
     el_type type;        /* the source type */
     int64_t in, out;     /* ne0 (length of a row), ne1 (rows) */
     int64_t groups;      /* ceil(out / 16) */
@@ -40,12 +52,21 @@ typedef struct el_packed {
     uint8_t *data;       /* 64-byte aligned */
 } el_packed;
 
-/* Can W be packed here (type, row length, CPU, EL_REPACK)? */
+/* The kernels used here: the best this CPU runs; EL_REPACK=0 -> none,
+ * EL_KERNELS=avx2 -> AVX2, EL_KERNELS=scalar|neon -> none. */
+el_pk_isa el_repack_isa(void);
+/* Has isa a kernel for type t, and does this CPU run it? */
+bool el_repack_supports(el_type t, el_pk_isa isa);
+/* Can W be packed here (type, row length, el_repack_isa)? */
 bool el_repack_wanted(const el_gguf_tensor *W);
+/* Activation rows one kernel call takes at most. */
+int el_packed_max_nc(const el_packed *p);
 /* Pack W over the pool tp (may be NULL). release: W's data is a read-only
  * file mapping whose pages may be given back (madvise) as they are packed.
  * NULL and err set on allocation failure. */
 el_packed *el_repack(const el_gguf_tensor *W, el_threads *tp, bool release, el_err *err);
+/* The same for the kernels of a given ISA (tests). */
+el_packed *el_repack_as(const el_gguf_tensor *W, el_pk_isa isa, el_threads *tp, bool release, el_err *err);
 void el_packed_free(el_packed *p);
 size_t el_packed_bytes(const el_packed *p);
 
@@ -57,7 +78,7 @@ size_t el_packed_act_row_bytes(const el_packed *p);
 void el_packed_quantize_act(const el_packed *p, const float *x, void *dst);
 
 /* Y rows [c0, c0+nc) x output groups [g0, g1): y(c, r) = act row c . weight row r.
- * act rows are act_row bytes apart, Y rows ldy floats apart; nc <= 8. */
+ * act rows are act_row bytes apart, Y rows ldy floats apart; nc <= el_packed_max_nc. */
 void el_packed_kernel(const el_packed *p, int64_t g0, int64_t g1, const uint8_t *act, size_t act_row, int nc,
                       float *Y, size_t ldy);
 
