@@ -17,6 +17,6 @@ if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64 >/
   fi
 fi
 cmake -S . -B build-arm -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64.cmake >/dev/null
-cmake --build build-arm -j "$(nproc 2>/dev/null || echo 2)" --target test_quant test_qdot test_golden test_threads
+cmake --build build-arm -j "$(nproc 2>/dev/null || echo 2)" --target test_quant test_qdot test_repack test_golden test_threads
 cd build-arm
-ctest --output-on-failure -R "^(test_quant|test_qdot|test_golden|test_threads)$"
+ctest --output-on-failure -R "^(test_quant|test_qdot|test_repack|test_golden|test_threads)$"

@@ -9,7 +9,8 @@
  * of the scales differs) and (b) a double-precision dot of the decoded weights
  * with the decoded activation codes.
  * Then ops.c's packed matrix product for batches 1..19 against the row
- * kernels' product. Skipped (with a message) where the CPU has no AVX-512 VNNI. */
+ * kernels' product. Every ISA of the packed kernels this CPU runs (x86: AVX2,
+ * VNNI on ymm and zmm; ARM: dot product); skipped where there is none. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,14 +58,15 @@ static void make(mat *m, el_type type, int64_t in, int64_t out)
 static const el_type types[] = {EL_TYPE_Q8_0, EL_TYPE_Q4_K, EL_TYPE_Q6_K};
 static const int64_t outs[] = {16, 37, 64, 129};
 
-static const el_pk_isa isas[] = {EL_PK_AVX2, EL_PK_VNNI256, EL_PK_AVX512, EL_PK_AVXVNNI};
-static const char *isa_names[] = {"none", "avx2", "vnni256", "avx512", "avxvnni"};
+static const el_pk_isa isas[] = {EL_PK_AVX2, EL_PK_VNNI256, EL_PK_AVX512, EL_PK_AVXVNNI, EL_PK_NEON};
+#define N_ISAS 5
+static const char *isa_names[] = {"none", "avx2", "vnni256", "avx512", "avxvnni", "neon"};
 
 static bool have_packing(void)
 {
     bool ok = false;
-    for (size_t i = 0; i < 4; i++) ok = ok || el_repack_supports(EL_TYPE_Q4_K, isas[i]);
-    if (!ok) printf("# skipped: no x86 AVX2 here\n");
+    for (size_t i = 0; i < N_ISAS; i++) ok = ok || el_repack_supports(EL_TYPE_Q4_K, isas[i]);
+    if (!ok) printf("# skipped: no packed kernels here (x86 AVX2, ARM dot product)\n");
     return ok;
 }
 
@@ -78,7 +80,7 @@ static void test_layout_roundtrip(void **state)
             mat m;
             make(&m, types[ti], in, out);
             el_err err = {0};
-            el_packed *p = el_repack_as(&m.t, EL_PK_AVX2, NULL, false, &err);
+            el_packed *p = el_repack_as(&m.t, el_repack_isa(), NULL, false, &err);
             assert_non_null(p);
             assert_int_equal(p->groups, (out + 15) / 16);
             float *a = malloc((size_t)in * sizeof *a), *b = malloc((size_t)in * sizeof *b);
@@ -98,7 +100,7 @@ static void test_kernels(void **state)
 {
     (void)state;
     if (!have_packing()) return;
-    for (size_t ii = 0; ii < 4; ii++)
+    for (size_t ii = 0; ii < N_ISAS; ii++)
     for (size_t ti = 0; ti < 3; ti++) {
         el_type t = types[ti];
         el_pk_isa isa = isas[ii];
@@ -179,7 +181,7 @@ static void test_matmul(void **state)
     assert_non_null(tp);
     el_ops o;
     assert_int_equal(el_ops_init(&o, tp, 2048, &err), 0);
-    for (size_t ii = 0; ii < 4; ii++)
+    for (size_t ii = 0; ii < N_ISAS; ii++)
     for (size_t ti = 0; ti < 3; ti++) {
         if (!el_repack_supports(types[ti], isas[ii])) continue;
         int64_t in = 512, out = 200;

@@ -56,6 +56,8 @@ typedef struct act_x16k {
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define HAVE_X16 1
+#elif defined(__aarch64__) && defined(__GNUC__)
+#define HAVE_NEON16 1
 #endif
 
 static bool isa_runs(el_pk_isa isa)
@@ -70,6 +72,8 @@ static bool isa_runs(el_pk_isa isa)
     case EL_PK_AVX2: return base;
     default: return false;
     }
+#elif defined(HAVE_NEON16)
+    return isa == EL_PK_NEON && el_cpu()->neon_dotprod;
 #else
     (void)isa;
     return false;
@@ -82,9 +86,9 @@ el_pk_isa el_repack_isa(void)
     if (best < 0) {
         const char *e = getenv("EL_REPACK"), *k = getenv("EL_KERNELS");
         best = isa_runs(EL_PK_AVX512) ? EL_PK_AVX512 : isa_runs(EL_PK_AVXVNNI) ? EL_PK_AVXVNNI
-             : isa_runs(EL_PK_AVX2) ? EL_PK_AVX2 : EL_PK_NONE;
+             : isa_runs(EL_PK_AVX2) ? EL_PK_AVX2 : isa_runs(EL_PK_NEON) ? EL_PK_NEON : EL_PK_NONE;
         if (k && strcmp(k, "avx2") == 0 && isa_runs(EL_PK_AVX2)) best = EL_PK_AVX2;   /* as the row kernels */
-        else if (k && strcmp(k, "vnni") != 0) best = EL_PK_NONE;                        /* scalar, neon */
+        else if (k && strcmp(k, "vnni") != 0 && strcmp(k, "neon") != 0) best = EL_PK_NONE;   /* scalar */
         if (e && strcmp(e, "0") == 0) best = EL_PK_NONE;
     }
     return (el_pk_isa)best;
@@ -103,7 +107,7 @@ bool el_repack_wanted(const el_gguf_tensor *W)
     return el_repack_supports(W->type, isa) && W->ne[0] % blk_len(W->type) == 0;
 }
 
-int el_packed_max_nc(const el_packed *p) { return p->isa == EL_PK_AVX512 ? 8 : 4; }
+int el_packed_max_nc(const el_packed *p) { return p->isa == EL_PK_AVX512 ? 8 : p->isa == EL_PK_NEON ? 2 : 4; }
 
 size_t el_packed_bytes(const el_packed *p) { return (size_t)p->groups * p->group_bytes; }
 
@@ -576,6 +580,242 @@ void el_packed_kernel(const el_packed *p, int64_t g0, int64_t g1, const uint8_t 
     int64_t nb = p->in / blk_len(p->type);
     pk_fn fn = kernel_for(p->type, (el_pk_isa)p->isa);
     if (!fn) return;   /* never packed for an ISA without a kernel (el_repack_supports) */
+    for (int64_t g = g0; g < g1; g++) {
+        int64_t left = p->out - g * G;
+        fn(p->data + (size_t)g * p->group_bytes, nb, act, act_row, Y + g * G, ldy, left < G ? (int)left : G, nc);
+    }
+}
+#elif defined(HAVE_NEON16)
+#include <arm_neon.h>
+
+/* NEON with the dot-product extension: a 64-byte step of the layout is four
+ * 16-byte vectors of 4 rows x 4 codes, and one sdot by lane (a group of four
+ * activation codes) gives 4 rows' partial sums. sdot multiplies signed bytes:
+ * q8_0's stored codes are flipped back (xor 0x80), the k-quant codes are
+ * small enough to be signed as they are. Up to 2 activation rows per call. */
+#define T_NP __attribute__((target("arch=armv8.2-a+dotprod")))
+#define ALWAYS static inline __attribute__((always_inline))
+#define UNROLL8 _Pragma("GCC unroll 8")
+
+ALWAYS T_NP int32x4_t dot_lane(int32x4_t acc, int8x16_t w, int8x16_t a, const int lane)
+{
+    switch (lane) {
+    case 0: return vdotq_laneq_s32(acc, w, a, 0);
+    case 1: return vdotq_laneq_s32(acc, w, a, 1);
+    case 2: return vdotq_laneq_s32(acc, w, a, 2);
+    default: return vdotq_laneq_s32(acc, w, a, 3);
+    }
+}
+
+/* 16 f16 at p -> 4 x 4 floats */
+ALWAYS T_NP void f16x16(const uint8_t *p, float32x4_t *o)
+{
+    UNROLL8 for (int r = 0; r < 4; r++) o[r] = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16((const uint16_t *)p + 4 * r)));
+}
+
+ALWAYS T_NP void u8x16_f32(uint8x16_t v, float32x4_t *o)
+{
+    uint16x8_t lo = vmovl_u8(vget_low_u8(v)), hi = vmovl_u8(vget_high_u8(v));
+    o[0] = vcvtq_f32_u32(vmovl_u16(vget_low_u16(lo)));
+    o[1] = vcvtq_f32_u32(vmovl_u16(vget_high_u16(lo)));
+    o[2] = vcvtq_f32_u32(vmovl_u16(vget_low_u16(hi)));
+    o[3] = vcvtq_f32_u32(vmovl_u16(vget_high_u16(hi)));
+}
+
+ALWAYS T_NP void s8x16_f32(int8x16_t v, float32x4_t *o)
+{
+    int16x8_t lo = vmovl_s8(vget_low_s8(v)), hi = vmovl_s8(vget_high_s8(v));
+    o[0] = vcvtq_f32_s32(vmovl_s16(vget_low_s16(lo)));
+    o[1] = vcvtq_f32_s32(vmovl_s16(vget_high_s16(lo)));
+    o[2] = vcvtq_f32_s32(vmovl_s16(vget_low_s16(hi)));
+    o[3] = vcvtq_f32_s32(vmovl_s16(vget_high_s16(hi)));
+}
+
+ALWAYS T_NP void store_quads(float *y, const float32x4_t *v, int nrows)
+{
+    if (nrows >= 16) {
+        UNROLL8 for (int r = 0; r < 4; r++) vst1q_f32(y + 4 * r, v[r]);
+        return;
+    }
+    float t[16];
+    for (int r = 0; r < 4; r++) vst1q_f32(t + 4 * r, v[r]);
+    memcpy(y, t, (size_t)nrows * sizeof(float));
+}
+
+ALWAYS T_NP void q8n_body(const uint8_t *g0, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                          const int NC)
+{
+    const uint8x16_t x80 = vdupq_n_u8(0x80);
+    float32x4_t facc[2][4];
+    UNROLL8 for (int c = 0; c < NC; c++) for (int r = 0; r < 4; r++) facc[c][r] = vdupq_n_f32(0);
+    for (int64_t b = 0; b < nb; b++) {
+        float32x4_t dw[4];
+        f16x16(g0 + q8_scale_off(b), dw);
+        const uint8_t *g = g0 + q8_code_off(b);
+        const el_act_q8 *a[2];
+        int8x16_t a0[2], a1[2];
+        UNROLL8 for (int c = 0; c < NC; c++)
+        {
+            a[c] = (const el_act_q8 *)(act + c * ast) + b;
+            a0[c] = vld1q_s8(a[c]->qs), a1[c] = vld1q_s8(a[c]->qs + 16);
+        }
+        UNROLL8 for (int r = 0; r < 4; r++)
+        {
+            int32x4_t acc[2];
+            UNROLL8 for (int c = 0; c < NC; c++) acc[c] = vdupq_n_s32(0);
+            UNROLL8 for (int k = 0; k < 8; k++)
+            {
+                int8x16_t w = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(g + 64 * k + 16 * r), x80));
+                UNROLL8 for (int c = 0; c < NC; c++) acc[c] = dot_lane(acc[c], w, k < 4 ? a0[c] : a1[c], k % 4);
+            }
+            UNROLL8 for (int c = 0; c < NC; c++)
+                facc[c][r] = vfmaq_f32(facc[c][r], vcvtq_f32_s32(acc[c]), vmulq_n_f32(dw[r], a[c]->d));
+        }
+    }
+    UNROLL8 for (int c = 0; c < NC; c++) store_quads(y + c * ldy, facc[c], nrows);
+}
+
+ALWAYS T_NP void q4kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                           const int NC)
+{
+    const uint8x16_t m4 = vdupq_n_u8(15);
+    float32x4_t facc[2][4];
+    UNROLL8 for (int c = 0; c < NC; c++) for (int r = 0; r < 4; r++) facc[c][r] = vdupq_n_f32(0);
+    for (int64_t b = 0; b < nb; b++, g += 2368) {
+        const act_x16k *a[2];
+        float32x4_t tmp[2][4];
+        UNROLL8 for (int c = 0; c < NC; c++)
+        {
+            a[c] = (const act_x16k *)(act + c * ast) + b;
+            for (int r = 0; r < 4; r++) tmp[c][r] = vdupq_n_f32(0);
+        }
+        const uint8_t *scb = g + 64, *mnb = scb + 8 * G, *nib = mnb + 8 * G;
+        for (int j = 0; j < 8; j++) {
+            float32x4_t sc[4];
+            u8x16_f32(vld1q_u8(scb + j * G), sc);
+            int8x16_t A0[2], A1[2];
+            UNROLL8 for (int c = 0; c < NC; c++) A0[c] = vld1q_s8(a[c]->qs + 32 * j), A1[c] = vld1q_s8(a[c]->qs + 32 * j + 16);
+            UNROLL8 for (int r = 0; r < 4; r++)
+            {
+                int32x4_t acc[2];
+                UNROLL8 for (int c = 0; c < NC; c++) acc[c] = vdupq_n_s32(0);
+                UNROLL8 for (int h = 0; h < 4; h++)
+                {
+                    uint8x16_t v = vld1q_u8(nib + (j * 4 + h) * 64 + 16 * r);
+                    int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, m4)), hi = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
+                    UNROLL8 for (int c = 0; c < NC; c++)
+                    {
+                        int8x16_t A = h < 2 ? A0[c] : A1[c];
+                        acc[c] = dot_lane(acc[c], lo, A, 2 * (h % 2));
+                        acc[c] = dot_lane(acc[c], hi, A, 2 * (h % 2) + 1);
+                    }
+                }
+                UNROLL8 for (int c = 0; c < NC; c++) tmp[c][r] = vfmaq_f32(tmp[c][r], vcvtq_f32_s32(acc[c]), sc[r]);
+            }
+        }
+        float32x4_t d[4], dmin[4];
+        f16x16(g, d);
+        f16x16(g + 32, dmin);
+        int32x4_t macc[2][4];
+        UNROLL8 for (int c = 0; c < NC; c++) for (int r = 0; r < 4; r++) macc[c][r] = vdupq_n_s32(0);
+        UNROLL8 for (int p = 0; p < 4; p++)
+        {
+            uint8x16x2_t mm = vld2q_u8(mnb + 32 * p);   /* the mins of sub-blocks 2p and 2p+1, 16 rows each */
+            UNROLL8 for (int e = 0; e < 2; e++)
+            {
+                int16x8_t lo = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(mm.val[e])));
+                int16x8_t hi = vreinterpretq_s16_u16(vmovl_u8(vget_high_u8(mm.val[e])));
+                UNROLL8 for (int c = 0; c < NC; c++)
+                {
+                    int16_t bs = a[c]->bsum32[2 * p + e];
+                    macc[c][0] = vmlal_n_s16(macc[c][0], vget_low_s16(lo), bs);
+                    macc[c][1] = vmlal_n_s16(macc[c][1], vget_high_s16(lo), bs);
+                    macc[c][2] = vmlal_n_s16(macc[c][2], vget_low_s16(hi), bs);
+                    macc[c][3] = vmlal_n_s16(macc[c][3], vget_high_s16(hi), bs);
+                }
+            }
+        }
+        UNROLL8 for (int c = 0; c < NC; c++) for (int r = 0; r < 4; r++)
+        {
+            facc[c][r] = vfmaq_f32(facc[c][r], tmp[c][r], vmulq_n_f32(d[r], a[c]->d));
+            facc[c][r] = vfmsq_f32(facc[c][r], vcvtq_f32_s32(macc[c][r]), vmulq_n_f32(dmin[r], a[c]->d));
+        }
+    }
+    UNROLL8 for (int c = 0; c < NC; c++) store_quads(y + c * ldy, facc[c], nrows);
+}
+
+ALWAYS T_NP void q6kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                           const int NC)
+{
+    const uint8x16_t m4 = vdupq_n_u8(15), m30 = vdupq_n_u8(0x30);
+    float32x4_t facc[2][4];
+    UNROLL8 for (int c = 0; c < NC; c++) for (int r = 0; r < 4; r++) facc[c][r] = vdupq_n_f32(0);
+    for (int64_t b = 0; b < nb; b++, g += 3392) {
+        const act_x16k *a[2];
+        float32x4_t tmp[2][4];
+        UNROLL8 for (int c = 0; c < NC; c++)
+        {
+            a[c] = (const act_x16k *)(act + c * ast) + b;
+            for (int r = 0; r < 4; r++) tmp[c][r] = vdupq_n_f32(0);
+        }
+        const uint8_t *scb = g + 64;
+        for (int j = 0; j < 16; j++) {
+            float32x4_t sc[4];
+            s8x16_f32(vld1q_s8((const int8_t *)scb + j * G), sc);
+            int8x16_t A[2];
+            UNROLL8 for (int c = 0; c < NC; c++) A[c] = vld1q_s8(a[c]->qs + 16 * j);
+            UNROLL8 for (int r = 0; r < 4; r++)
+            {
+                uint8x16_t hv = vld1q_u8(g + Q6_HIB(j) + 16 * r);
+                uint8x16_t v0 = vld1q_u8(g + Q6_NIB(j, 0) + 16 * r), v1 = vld1q_u8(g + Q6_NIB(j, 1) + 16 * r);
+                int8x16_t q[4];
+                q[0] = vreinterpretq_s8_u8(vorrq_u8(vandq_u8(v0, m4), vandq_u8(vshlq_n_u8(hv, 4), m30)));
+                q[1] = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(v0, 4), vandq_u8(vshlq_n_u8(hv, 2), m30)));
+                q[2] = vreinterpretq_s8_u8(vorrq_u8(vandq_u8(v1, m4), vandq_u8(hv, m30)));
+                q[3] = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(v1, 4), vandq_u8(vshrq_n_u8(hv, 2), m30)));
+                UNROLL8 for (int c = 0; c < NC; c++)
+                {
+                    int32x4_t s = vdupq_n_s32(a[c]->bias6[j]);
+                    s = dot_lane(s, q[0], A[c], 0);
+                    s = dot_lane(s, q[1], A[c], 1);
+                    s = dot_lane(s, q[2], A[c], 2);
+                    s = dot_lane(s, q[3], A[c], 3);
+                    tmp[c][r] = vfmaq_f32(tmp[c][r], vcvtq_f32_s32(s), sc[r]);
+                }
+            }
+        }
+        float32x4_t d[4];
+        f16x16(g, d);
+        UNROLL8 for (int c = 0; c < NC; c++) for (int r = 0; r < 4; r++)
+            facc[c][r] = vfmaq_f32(facc[c][r], tmp[c][r], vmulq_n_f32(d[r], a[c]->d));
+    }
+    UNROLL8 for (int c = 0; c < NC; c++) store_quads(y + c * ldy, facc[c], nrows);
+}
+
+#define NDISPATCH(BODY)                                                                                \
+    if (nc == 1) BODY(g, nb, act, ast, y, ldy, nrows, 1);                                              \
+    else BODY(g, nb, act, ast, y, ldy, nrows, 2);
+
+static T_NP void q8_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    NDISPATCH(q8n_body)
+}
+static T_NP void q4k_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    NDISPATCH(q4kn_body)
+}
+static T_NP void q6k_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    NDISPATCH(q6kn_body)
+}
+
+void el_packed_kernel(const el_packed *p, int64_t g0, int64_t g1, const uint8_t *act, size_t act_row, int nc,
+                      float *Y, size_t ldy)
+{
+    if (p->isa != EL_PK_NEON) return;
+    int64_t nb = p->in / blk_len(p->type);
+    void (*fn)(const uint8_t *, int64_t, const uint8_t *, size_t, float *, size_t, int, int) =
+        p->type == EL_TYPE_Q8_0 ? q8_neon : p->type == EL_TYPE_Q4_K ? q4k_neon : q6k_neon;
     for (int64_t g = g0; g < g1; g++) {
         int64_t left = p->out - g * G;
         fn(p->data + (size_t)g * p->group_bytes, nb, act, act_row, Y + g * G, ldy, left < G ? (int)left : G, nc);

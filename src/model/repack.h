@@ -24,6 +24,7 @@
  *
  * Kernels for x86-64: AVX-512 VNNI on zmm (16 rows at once), and on ymm (two
  * halves of 8 rows) with VNNI (EVEX or VEX) or plain AVX2 (q4_K and q6_K only).
+ * ARM with the dot-product extension: sdot by lane, 4 rows per vector.
  * EL_REPACK=0 turns packing off (the row kernels of qdot.h are used then, as
  * on other CPUs). */
 #ifndef EL_MODEL_REPACK_H
@@ -41,6 +42,7 @@ typedef enum el_pk_isa {
     EL_PK_VNNI256 = 2,   /* vpdpbusd on ymm (AVX-512 VL + VNNI) */
     EL_PK_AVX512 = 3,    /* vpdpbusd on zmm: the default where AVX-512 VNNI runs */
     EL_PK_AVXVNNI = 4,   /* vpdpbusd on ymm, VEX encoding (AVX-VNNI CPUs without AVX-512) */
+    EL_PK_NEON = 5,      /* ARM sdot by lane (the dot-product extension) */
 } el_pk_isa;
 
 typedef struct el_packed {
@@ -53,7 +55,7 @@ typedef struct el_packed {
 } el_packed;
 
 /* The kernels used here: the best this CPU runs; EL_REPACK=0 -> none,
- * EL_KERNELS=avx2 -> AVX2, EL_KERNELS=scalar|neon -> none. */
+ * EL_KERNELS=avx2 -> AVX2, EL_KERNELS=scalar -> none. */
 el_pk_isa el_repack_isa(void);
 /* Has isa a kernel for type t, and does this CPU run it? */
 bool el_repack_supports(el_type t, el_pk_isa isa);
