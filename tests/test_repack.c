@@ -205,12 +205,48 @@ static void test_matmul(void **state)
     el_threads_free(tp);
 }
 
+static double ppl_of(const char *env, const char *model)
+{
+    char *text = tu_shared("data/text/tinystories-valid-sample.txt"), *out = NULL;
+    char *cmd = tu_fmt("%s " EL_BIN " perplexity -m %s -f %s -c 128 --chunks 40 --kv-f32 --no-flash-attn --json", env,
+                       model, text);
+    assert_int_equal(tu_run(cmd, &out, NULL), 0);
+    const char *k = strstr(out, "\"ppl\":");
+    assert_non_null(k);
+    double v = atof(k + 6);
+    free(text), free(out), free(cmd);
+    return v;
+}
+
+/* A real model through the whole forward pass: stories260K quantised to q8_0
+ * (its q/k/v/o, gate/up and tied output matrices get packed), perplexity with
+ * packing against the row kernels (EL_REPACK=0), F32 KV cache so that nothing
+ * amplifies last-bit differences. */
+static void test_model_perplexity(void **state)
+{
+    (void)state;
+    if (!have_packing()) return;
+    if (tu_run(EL_BIN " --version", NULL, NULL) != 0) {   /* a cross build under qemu: the program cannot be run by sh */
+        printf("# skipped: %s does not run here\n", EL_BIN);
+        return;
+    }
+    char *src = tu_shared("data/models/stories260K.gguf"), *dst = tu_tmp("repack-stories-q8_0.gguf");
+    char *cmd = tu_fmt(EL_BIN " quantize %s %s q8_0", src, dst);
+    assert_int_equal(tu_run(cmd, NULL, NULL), 0);
+    double rows = ppl_of("EL_REPACK=0", dst), packed = ppl_of("", dst), f32 = ppl_of("", src);
+    printf("# stories260K q8_0 perplexity: row kernels %.6f, packed %.6f (F32 weights %.6f)\n", rows, packed, f32);
+    assert_true(fabs(packed - rows) / rows < 1e-4);
+    assert_true(fabs(packed - f32) / f32 < 1e-2);
+    free(src), free(dst), free(cmd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_roundtrip),
         cmocka_unit_test(test_kernels),
         cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_model_perplexity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
