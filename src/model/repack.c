@@ -54,6 +54,10 @@ typedef struct act_x16k {
     int8_t qs[256];
 } act_x16k;
 
+/* one group of 16 rows (nrows of them real) against nc activation rows */
+typedef void (*pk_fn)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                      int nc);
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #define HAVE_X16 1
 #elif defined(__aarch64__) && defined(__GNUC__)
@@ -560,8 +564,6 @@ static T_X16 void q6k_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size
 #undef YDPBUSD
 #undef YVNNI
 
-typedef void (*pk_fn)(const uint8_t *, int64_t, const uint8_t *, size_t, float *, size_t, int, int);
-
 static pk_fn kernel_for(el_type t, el_pk_isa isa)
 {
     int k = t == EL_TYPE_Q8_0 ? 0 : t == EL_TYPE_Q4_K ? 1 : 2;
@@ -574,17 +576,6 @@ static pk_fn kernel_for(el_type t, el_pk_isa isa)
     return (unsigned)isa < 5 ? fns[isa][k] : NULL;
 }
 
-void el_packed_kernel(const el_packed *p, int64_t g0, int64_t g1, const uint8_t *act, size_t act_row, int nc,
-                      float *Y, size_t ldy)
-{
-    int64_t nb = p->in / blk_len(p->type);
-    pk_fn fn = kernel_for(p->type, (el_pk_isa)p->isa);
-    if (!fn) return;   /* never packed for an ISA without a kernel (el_repack_supports) */
-    for (int64_t g = g0; g < g1; g++) {
-        int64_t left = p->out - g * G;
-        fn(p->data + (size_t)g * p->group_bytes, nb, act, act_row, Y + g * G, ldy, left < G ? (int)left : G, nc);
-    }
-}
 #elif defined(HAVE_NEON16)
 #include <arm_neon.h>
 
@@ -809,22 +800,27 @@ static T_NP void q6k_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size
     NDISPATCH(q6kn_body)
 }
 
+static pk_fn kernel_for(el_type t, el_pk_isa isa)
+{
+    if (isa != EL_PK_NEON) return NULL;
+    return t == EL_TYPE_Q8_0 ? q8_neon : t == EL_TYPE_Q4_K ? q4k_neon : q6k_neon;
+}
+#else
+static pk_fn kernel_for(el_type t, el_pk_isa isa)
+{
+    (void)t, (void)isa;
+    return NULL;
+}
+#endif
+
 void el_packed_kernel(const el_packed *p, int64_t g0, int64_t g1, const uint8_t *act, size_t act_row, int nc,
                       float *Y, size_t ldy)
 {
-    if (p->isa != EL_PK_NEON) return;
+    pk_fn fn = kernel_for(p->type, (el_pk_isa)p->isa);
+    if (!fn) return;   /* never packed for an ISA without a kernel (el_repack_supports) */
     int64_t nb = p->in / blk_len(p->type);
-    void (*fn)(const uint8_t *, int64_t, const uint8_t *, size_t, float *, size_t, int, int) =
-        p->type == EL_TYPE_Q8_0 ? q8_neon : p->type == EL_TYPE_Q4_K ? q4k_neon : q6k_neon;
     for (int64_t g = g0; g < g1; g++) {
         int64_t left = p->out - g * G;
         fn(p->data + (size_t)g * p->group_bytes, nb, act, act_row, Y + g * G, ldy, left < G ? (int)left : G, nc);
     }
 }
-#else
-void el_packed_kernel(const el_packed *p, int64_t g0, int64_t g1, const uint8_t *act, size_t act_row, int nc,
-                      float *Y, size_t ldy)
-{
-    (void)p, (void)g0, (void)g1, (void)act, (void)act_row, (void)nc, (void)Y, (void)ldy;
-}
-#endif
