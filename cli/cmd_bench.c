@@ -38,6 +38,7 @@ typedef struct bench_row {
     double roofline_share;  /* decode only, else < 0 */
     double bytes_per_token;
     bool synthetic;
+    char kernels[96];
 } bench_row;
 
 static void bench_usage(FILE *f)
@@ -172,6 +173,7 @@ static cJSON *row_json(const bench_row *r, double membw)
     cJSON_AddNumberToObject(o, "size_bytes", r->size_gib * 1073741824.0);
     cJSON_AddNumberToObject(o, "params", r->params);
     cJSON_AddStringToObject(o, "backend", "CPU");
+    cJSON_AddStringToObject(o, "kernels", r->kernels);
     cJSON_AddStringToObject(o, "edgelm_version", EL_VERSION_STRING);
     cJSON_AddNumberToObject(o, "threads", r->threads);
     cJSON_AddStringToObject(o, "test", r->test);
@@ -258,6 +260,7 @@ int cmd_bench(int argc, char **argv)
         }
         if (el_model_is_synthetic(m))
             fprintf(stderr, "WARNING: %s is a SYNTHETIC model (random weights): speed and memory only\n", models[mi]);
+        fprintf(stderr, "bench: %s: %s\n", models[mi], el_model_kernels(m));
         int max_p = 0, max_g = 0;
         for (int i = 0; i < n_prompts; i++) max_p = prompts[i] > max_p ? prompts[i] : max_p;
         for (int i = 0; i < n_gens; i++) max_g = gens[i] > max_g ? gens[i] : max_g;
@@ -283,6 +286,7 @@ int cmd_bench(int argc, char **argv)
                     r->threads = threads[ti];
                     r->n_prompt = np, r->n_gen = ng;
                     r->synthetic = el_model_is_synthetic(m);
+                    snprintf(r->kernels, sizeof r->kernels, "%s", el_model_kernels(m));
                     snprintf(r->test, sizeof r->test, np ? "pp%d" : "tg%d", np ? np : ng);
                     uint32_t seed = 1234;
                     fprintf(stderr, "bench: %s %s t=%d: warm-up", r->model, r->test, r->threads);

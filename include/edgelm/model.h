@@ -60,6 +60,9 @@ const char *el_model_desc(const el_model *m);
 /* Bytes of weights read to produce one token (every matrix once, plus one
  * embedding row), for the bandwidth roofline. */
 uint64_t el_model_bytes_per_token(const el_model *m);
+/* How the weight matrices are multiplied here, e.g. "packed avx512: 211 of 211
+ * matrices (139.8 MiB)" or "row kernels" (EL_REPACK=0, or no packed kernels). */
+const char *el_model_kernels(const el_model *m);
 
 typedef struct el_context_params {
     int n_ctx;          /* <= 0: the training context */

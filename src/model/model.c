@@ -217,6 +217,7 @@ static int pack_one(el_model *m, el_threads *tp, const el_gguf_tensor *t, el_err
     if (!p) return -1;
     m->packed[i] = p;
     m->packed_bytes += el_packed_bytes(p);
+    m->n_packed++;
     return 0;
 }
 
@@ -224,6 +225,8 @@ static int pack_weights(el_model *m, el_err *err)
 {
     m->packed = el_calloc((size_t)m->gguf->n_tensors, sizeof *m->packed, err);
     if (!m->packed) return -1;
+    m->n_matrices = 7 * m->hp.n_layer + 1;
+    snprintf(m->kernels, sizeof m->kernels, "row kernels");
     bool any = false;
     for (uint64_t i = 0; i < m->gguf->n_tensors && !any; i++) any = el_repack_wanted(&m->gguf->tensors[i]);
     if (!any) return 0;
@@ -236,6 +239,11 @@ static int pack_weights(el_model *m, el_err *err)
     }
     if (!rc) rc = pack_one(m, tp, m->output, err);
     el_threads_free(tp);
+    static const char *names[] = {"none", "avx2", "avx512vl-vnni ymm", "avx512-vnni", "avx-vnni", "neon-dotprod"};
+    el_pk_isa isa = el_repack_isa();
+    if (m->n_packed)
+        snprintf(m->kernels, sizeof m->kernels, "packed %s: %d of %d matrices (%.1f MiB)",
+                 (unsigned)isa < 6 ? names[isa] : "?", m->n_packed, m->n_matrices, (double)m->packed_bytes / 1048576.0);
     return rc;
 }
 
@@ -332,3 +340,4 @@ uint64_t el_model_n_params(const el_model *m) { return m->n_params; }
 uint64_t el_model_n_bytes(const el_model *m) { return m->n_bytes; }
 const char *el_model_desc(const el_model *m) { return m->desc; }
 uint64_t el_model_bytes_per_token(const el_model *m) { return m->bytes_per_token; }
+const char *el_model_kernels(const el_model *m) { return m->kernels[0] ? m->kernels : "row kernels"; }

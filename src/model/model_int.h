@@ -18,6 +18,8 @@ struct el_model {
     el_layer *layers;
     struct el_packed **packed;   /* by tensor index: weights packed at load (repack.h), or NULL */
     uint64_t packed_bytes;
+    int n_packed, n_matrices;
+    char kernels[96];
     bool synthetic;
     uint64_t n_params, n_bytes, bytes_per_token;
     char desc[96];
