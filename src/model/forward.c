@@ -540,7 +540,7 @@ el_context *el_context_new_ex(el_model *m, const el_context_params *prm, el_err 
     c->k_cache = malloc(kv_bytes / 2);
     c->v_cache = malloc(kv_bytes / 2);
     /* per thread: n_ctx scores, which the flash path reuses as head_dim halves */
-    c->score_stride = n_ctx > hp->head_dim ? n_ctx : hp->head_dim;
+    c->score_stride = n_ctx + hp->head_dim;   /* scores, or an F16 accumulator and the scores after it */
     c->scores = malloc((size_t)el_threads_count(c->tp) * (size_t)c->score_stride * sizeof(float));
     c->qh = malloc((size_t)el_threads_count(c->tp) * (size_t)hp->head_dim * sizeof(float));
     if (!c->k_cache || !c->v_cache || !c->scores || !c->qh) {
@@ -708,12 +708,16 @@ static void attention_items(void *arg, int64_t b, int64_t e, int ith)
         }
         if (f16 && c->flash) {
             /* llama.cpp's CPU flash attention: online softmax, V accumulated in F16 */
-            uint16_t *acc = (uint16_t *)sc;   /* hd halves of scratch */
+            uint16_t *acc = (uint16_t *)sc;   /* hd halves of scratch, then the scores */
+            float *qk = sc + hd;
             for (int d = 0; d < hd; d++) acc[d] = 0;
+            /* every q.k first (independent of each other, so they overlap),
+             * then the running softmax in order: the same numbers as one loop */
+            for (int t = 0; t <= p; t++) qk[t] = c->h.dot(q, kh + (size_t)t * kvd + (size_t)kvh * hd, hd) * scale;
             float S = 0, M = -INFINITY;
             for (int t = 0; t <= p; t++) {
                 size_t off = (size_t)t * kvd + (size_t)kvh * hd;
-                float s = c->h.dot(q, kh + off, hd) * scale;
+                float s = qk[t];
                 float ms = 1.0f, vs = 1.0f;
                 if (s > M) {
                     float Mold = M;
