@@ -266,18 +266,6 @@ static void deq_q3_K(const el_block_q3_K *b, float *y, int64_t nb)
     }
 }
 
-/* Scale and min j (0..7) of Q4_K / Q5_K, 6 bits each, packed in 12 bytes. */
-static void scale_min_k4(int j, const uint8_t *q, int *sc, int *m)
-{
-    if (j < 4) {
-        *sc = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *sc = (q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4);
-        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
-}
-
 static void deq_q4_K(const el_block_q4_K *b, float *y, int64_t nb)
 {
     for (int64_t i = 0; i < nb; i++) {
@@ -286,9 +274,9 @@ static void deq_q4_K(const el_block_q4_K *b, float *y, int64_t nb)
         /* 4 chunks of 64: 32 bytes, low nibbles = sub-block 2c, high = 2c+1 */
         for (int c = 0; c < 4; c++, q += 32) {
             int sc, m;
-            scale_min_k4(2 * c, b[i].scales, &sc, &m);
+            el_k4_scale_min(2 * c, b[i].scales, &sc, &m);
             float d1 = d * sc, m1 = dmin * m;
-            scale_min_k4(2 * c + 1, b[i].scales, &sc, &m);
+            el_k4_scale_min(2 * c + 1, b[i].scales, &sc, &m);
             float d2 = d * sc, m2 = dmin * m;
             for (int l = 0; l < 32; l++) *y++ = d1 * (q[l] & 0xf) - m1;
             for (int l = 0; l < 32; l++) *y++ = d2 * (q[l] >> 4) - m2;
@@ -303,9 +291,9 @@ static void deq_q5_K(const el_block_q5_K *b, float *y, int64_t nb)
         const uint8_t *ql = b[i].qs, *qh = b[i].qh;
         for (int c = 0; c < 4; c++, ql += 32) {
             int sc, m;
-            scale_min_k4(2 * c, b[i].scales, &sc, &m);
+            el_k4_scale_min(2 * c, b[i].scales, &sc, &m);
             float d1 = d * sc, m1 = dmin * m;
-            scale_min_k4(2 * c + 1, b[i].scales, &sc, &m);
+            el_k4_scale_min(2 * c + 1, b[i].scales, &sc, &m);
             float d2 = d * sc, m2 = dmin * m;
             uint8_t u1 = (uint8_t)(1u << (2 * c)), u2 = (uint8_t)(2u << (2 * c));
             for (int l = 0; l < 32; l++) *y++ = d1 * ((ql[l] & 0xf) + ((qh[l] & u1) ? 16 : 0)) - m1;
@@ -617,7 +605,7 @@ static float fit_scale_min(int n, int nmax, const float *x, const float *w, uint
 }
 
 /* Pack 6-bit scale ls and min lm of sub-block j into the 12-byte Q4_K/Q5_K
- * field (inverse of scale_min_k4). */
+ * field (inverse of el_k4_scale_min). */
 static void pack_scale_min_k4(uint8_t *s, int j, int ls, int lm)
 {
     if (j < 4) {
@@ -662,7 +650,7 @@ static void quant_k_scales_mins(const float *x, int nmax, float rmin, int nstep,
     *dmin_out = el_fp32_to_fp16(max_min / 63.f);
     for (int j = 0; j < 8; j++) {
         int sc, m;
-        scale_min_k4(j, scales_out, &sc, &m);
+        el_k4_scale_min(j, scales_out, &sc, &m);
         float d = el_fp16_to_fp32(*d_out) * sc;
         if (!d) continue;
         float dm = el_fp16_to_fp32(*dmin_out) * m;

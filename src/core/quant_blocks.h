@@ -70,6 +70,19 @@ typedef struct {
     int16_t bsums[EL_QK_K / 16];
 } el_block_q8_K;
 
+/* Scale and min j (0..7) of a Q4_K / Q5_K block, 6 bits each, packed in its
+ * 12 scale bytes q. */
+static inline void el_k4_scale_min(int j, const uint8_t *q, int *sc, int *m)
+{
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
 _Static_assert(sizeof(el_block_q4_0) == 18, "q4_0 block size");
 _Static_assert(sizeof(el_block_q4_1) == 20, "q4_1 block size");
 _Static_assert(sizeof(el_block_q5_0) == 22, "q5_0 block size");

@@ -85,16 +85,6 @@ static inline void codes_q5_0(const uint8_t *blk, uint8_t *u)
     }
 }
 
-static inline void scale_min_k4(int j, const uint8_t *q, int *d, int *m)
-{
-    if (j < 4) {
-        *d = q[j] & 63, *m = q[j + 4] & 63;
-    } else {
-        *d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
-}
-
 /* q6_K: 256 unsigned codes (0..63) in element order */
 static inline void codes_q6_K(const el_block_q6_K *b, uint8_t *u)
 {
@@ -186,7 +176,7 @@ static void q4_K_scalar(int64_t n, const void *w, const void *act, size_t st, in
             int32_t sumq = 0, summ = 0;
             for (int j = 0; j < 8; j++) {
                 int sc, m;
-                scale_min_k4(j, wb[i].scales, &sc, &m);
+                el_k4_scale_min(j, wb[i].scales, &sc, &m);
                 const uint8_t *qq = q + (j / 2) * 32;
                 for (int l = 0; l < 32; l++) u[l] = j & 1 ? qq[l] >> 4 : qq[l] & 15;
                 sumq += sc * dot32_u8s8(u, a[i].qs + j * 32);
@@ -211,7 +201,7 @@ static void q5_K_scalar(int64_t n, const void *w, const void *act, size_t st, in
             int32_t sumq = 0, summ = 0;
             for (int j = 0; j < 8; j++) {
                 int sc, m;
-                scale_min_k4(j, wb[i].scales, &sc, &m);
+                el_k4_scale_min(j, wb[i].scales, &sc, &m);
                 codes_q5_K(&wb[i], j, u);
                 sumq += sc * dot32_u8s8(u, a[i].qs + j * 32);
                 summ += m * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
@@ -367,6 +357,31 @@ ALWAYS_PRE T_AVX2 __m256i scdot_avx2(__m256i acc, __m256i p16, __m256i sc)
 }
 ALWAYS_PRE T_VNNI __m256i scdot_vnni(__m256i acc, __m256i p16, __m256i sc) { return _mm256_dpwssd_epi32(acc, p16, sc); }
 
+/* the 12 scale bytes of q4_K / q5_K -> 8 scales and 8 mins as int16 */
+ALWAYS_PRE T_AVX2 void k4_scales_mins(const uint8_t *scales, __m128i *sc, __m128i *mn)
+{
+    uint32_t u32[4];
+    memcpy(u32, scales, 12);
+    u32[3] = ((u32[2] >> 4) & 0x0f0f0f0f) | (((u32[1] >> 6) & 0x03030303) << 4);
+    uint32_t mins_lo = u32[1] & 0x3f3f3f3f;
+    u32[1] = (u32[2] & 0x0f0f0f0f) | (((u32[0] >> 6) & 0x03030303) << 4);
+    u32[2] = mins_lo;
+    u32[0] &= 0x3f3f3f3f;
+    __m128i smb = _mm_loadu_si128((const __m128i *)u32);
+    *sc = _mm_cvtepu8_epi16(smb);
+    *mn = _mm_cvtepu8_epi16(_mm_srli_si128(smb, 8));
+}
+
+/* sum over the 8 sub-blocks of min x (sum of its 32 activation codes) */
+ALWAYS_PRE T_AVX2 int32_t k4_mins_dot(const int16_t *bsums, __m128i mn16x8)
+{
+    __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)bsums), _mm_loadu_si128((const __m128i *)(bsums + 8)));
+    __m128i bs = _mm_madd_epi16(pairs, mn16x8);
+    bs = _mm_add_epi32(bs, _mm_shuffle_epi32(bs, 0x4e));
+    bs = _mm_add_epi32(bs, _mm_shuffle_epi32(bs, 0xb1));
+    return _mm_cvtsi128_si32(bs);
+}
+
 #define Q4K_KERNEL(NAME, TGT, DOT)                                                                      \
     ALWAYS TGT void NAME##_body(int64_t n, const void *w, const void *act, size_t st, float *out, const int NR) \
     {                                                                                                  \
@@ -375,17 +390,8 @@ ALWAYS_PRE T_VNNI __m256i scdot_vnni(__m256i acc, __m256i p16, __m256i sc) { ret
         float accm[4] = {0, 0, 0, 0};                                                                  \
         const __m256i m4 = _mm256_set1_epi8(15);                                                       \
         for (int64_t i = 0; i < n / 256; i++) {                                                        \
-            /* the 12 scale bytes -> 8 six-bit scales (bytes 0..7) and 8 mins (8..15) */      \
-            uint32_t u32[4];                                                                           \
-            memcpy(u32, wb[i].scales, 12);                                                             \
-            u32[3] = ((u32[2] >> 4) & 0x0f0f0f0f) | (((u32[1] >> 6) & 0x03030303) << 4);             \
-            uint32_t mins_lo = u32[1] & 0x3f3f3f3f;                                                    \
-            u32[1] = (u32[2] & 0x0f0f0f0f) | (((u32[0] >> 6) & 0x03030303) << 4);                     \
-            u32[2] = mins_lo;                                                                          \
-            u32[0] &= 0x3f3f3f3f;                                                                      \
-            __m128i smb = _mm_loadu_si128((const __m128i *)u32);                                       \
-            __m128i sc16x8 = _mm_cvtepu8_epi16(smb);                 /* 8 scales as int16 */          \
-            __m128i mn16x8 = _mm_cvtepu8_epi16(_mm_srli_si128(smb, 8)); /* 8 mins as int16 */        \
+            __m128i sc16x8, mn16x8;                                                                    \
+            k4_scales_mins(wb[i].scales, &sc16x8, &mn16x8);                                            \
             float d = _cvtsh_ss(wb[i].d), dmin = _cvtsh_ss(wb[i].dmin);                                \
             __m256i sc16[8];                                                                           \
             _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++)                                        \
@@ -404,12 +410,7 @@ ALWAYS_PRE T_VNNI __m256i scdot_vnni(__m256i acc, __m256i p16, __m256i sc) { ret
                     __m256i p16 = _mm256_maddubs_epi16(q[j], _mm256_loadu_si256((const __m256i *)(a->qs + 32 * j))); \
                     s32 = DOT(s32, p16, sc16[j]);                                                      \
                 }                                                                                      \
-                __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a->bsums),             \
-                                               _mm_loadu_si128((const __m128i *)(a->bsums + 8)));       \
-                __m128i bs = _mm_madd_epi16(pairs, mn16x8);                                            \
-                bs = _mm_add_epi32(bs, _mm_shuffle_epi32(bs, 0x4e));                                   \
-                bs = _mm_add_epi32(bs, _mm_shuffle_epi32(bs, 0xb1));                                   \
-                int32_t summ = _mm_cvtsi128_si32(bs);                                                  \
+                int32_t summ = k4_mins_dot(a->bsums, mn16x8);                                          \
                 acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * a->d), _mm256_cvtepi32_ps(s32), acc[r]);  \
                 accm[r] += dmin * a->d * (float)summ;                                                  \
             }                                                                                          \
@@ -425,20 +426,6 @@ Q4K_KERNEL(q4_K_vnni, T_VNNI, scdot_vnni)
  * sub-block (<= 2*31*127 in int16) are multiplied by its scale and pair-summed
  * into int32 with scdot (above). */
 
-/* the 12 scale bytes of q4_K / q5_K -> 8 scales and 8 mins as int16 */
-ALWAYS_PRE T_AVX2 void k4_scales_mins(const uint8_t *scales, __m128i *sc, __m128i *mn)
-{
-    uint32_t u32[4];
-    memcpy(u32, scales, 12);
-    u32[3] = ((u32[2] >> 4) & 0x0f0f0f0f) | (((u32[1] >> 6) & 0x03030303) << 4);
-    uint32_t mins_lo = u32[1] & 0x3f3f3f3f;
-    u32[1] = (u32[2] & 0x0f0f0f0f) | (((u32[0] >> 6) & 0x03030303) << 4);
-    u32[2] = mins_lo;
-    u32[0] &= 0x3f3f3f3f;
-    __m128i smb = _mm_loadu_si128((const __m128i *)u32);
-    *sc = _mm_cvtepu8_epi16(smb);
-    *mn = _mm_cvtepu8_epi16(_mm_srli_si128(smb, 8));
-}
 
 /* bit j of every byte of hb, moved to bit 4 (j is a constant once inlined) */
 ALWAYS_PRE T_AVX2 __m256i q5k_bit4(__m256i hb, int j)
@@ -475,12 +462,7 @@ ALWAYS_PRE T_AVX2 __m256i q5k_bit4(__m256i hb, int j)
                     __m256i p16 = _mm256_maddubs_epi16(q[j], _mm256_loadu_si256((const __m256i *)(a->qs + 32 * j))); \
                     s32 = SCDOT(s32, p16, sc16[j]);                                                    \
                 }                                                                                      \
-                __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a->bsums),             \
-                                               _mm_loadu_si128((const __m128i *)(a->bsums + 8)));       \
-                __m128i bs = _mm_madd_epi16(pairs, mn16x8);                                            \
-                bs = _mm_add_epi32(bs, _mm_shuffle_epi32(bs, 0x4e));                                   \
-                bs = _mm_add_epi32(bs, _mm_shuffle_epi32(bs, 0xb1));                                   \
-                int32_t summ = _mm_cvtsi128_si32(bs);                                                  \
+                int32_t summ = k4_mins_dot(a->bsums, mn16x8);                                          \
                 acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * a->d), _mm256_cvtepi32_ps(s32), acc[r]);  \
                 accm[r] += dmin * a->d * (float)summ;                                                  \
             }                                                                                          \
@@ -689,7 +671,7 @@ static T_NEON void q4_K_neon(int64_t n, const void *w, const void *act, size_t s
         for (int64_t i = 0; i < n / 256; i++) {
             const el_act_q8k *a = (const el_act_q8k *)ACT(act, st, r) + i;
             int sc[8], mn[8];
-            for (int j = 0; j < 8; j++) scale_min_k4(j, wb[i].scales, &sc[j], &mn[j]);
+            for (int j = 0; j < 8; j++) el_k4_scale_min(j, wb[i].scales, &sc[j], &mn[j]);
             int32_t sumq = 0, summ = 0;
             for (int j = 0; j < 4; j++) {
                 uint8x16_t r0 = vld1q_u8(wb[i].qs + 32 * j), r1 = vld1q_u8(wb[i].qs + 32 * j + 16);
@@ -716,7 +698,7 @@ static T_NEON void q5_K_neon(int64_t n, const void *w, const void *act, size_t s
     for (int r = 0; r < nr; r++) out[r] = 0;
     for (int64_t i = 0; i < n / 256; i++) {
         int sc[8], mn[8];
-        for (int j = 0; j < 8; j++) scale_min_k4(j, wb[i].scales, &sc[j], &mn[j]);
+        for (int j = 0; j < 8; j++) el_k4_scale_min(j, wb[i].scales, &sc[j], &mn[j]);
         int8x16_t q[16];   /* sub-block j: q[2j] (elements 0..15), q[2j+1] (16..31) */
         uint8x16_t h0 = vld1q_u8(wb[i].qh), h1 = vld1q_u8(wb[i].qh + 16);
         for (int c = 0; c < 4; c++) {

@@ -123,16 +123,6 @@ void el_packed_free(el_packed *p)
 
 static float h2f(uint16_t h) { return el_fp16_to_fp32(h); }
 
-static inline void k4_scale_min(int j, const uint8_t *q, uint8_t *d, uint8_t *m)
-{
-    if (j < 4) {
-        *d = q[j] & 63, *m = q[j + 4] & 63;
-    } else {
-        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-    }
-}
-
 /* The codes of one source block in element order (q8_0: + 128). */
 static void block_codes(el_type t, const void *src, uint8_t *u)
 {
@@ -175,10 +165,10 @@ static void pack_block(el_type t, const void *src, int rr, uint8_t *dst)
         memcpy(dst + 32 + 2 * rr, &dm, 2);
         uint8_t *sc = dst + 64, *mn = sc + 8 * G, *nib = mn + 8 * G;
         for (int j = 0; j < 8; j++) {
-            uint8_t s = 0, m = 0;
-            if (b) k4_scale_min(j, b->scales, &s, &m);
-            sc[j * G + rr] = s;
-            mn[(j / 2) * 2 * G + rr * 2 + (j & 1)] = m;
+            int s = 0, m = 0;
+            if (b) el_k4_scale_min(j, b->scales, &s, &m);
+            sc[j * G + rr] = (uint8_t)s;
+            mn[(j / 2) * 2 * G + rr * 2 + (j & 1)] = (uint8_t)m;
             for (int h = 0; h < 4; h++) {
                 const uint8_t *c = u + 32 * j + 8 * h;
                 for (int i = 0; i < 4; i++) w[i] = (uint8_t)(c[i] | c[4 + i] << 4);
