@@ -41,28 +41,17 @@ static void ci_str(char *b, size_t cap, el_ci c)
 int cmd_compare(int argc, char **argv)
 {
     const char *cmd = "compare";
-    const char *paths[2] = {NULL, NULL}, *metrics = "cpu_auc,ram_auc,energy,wall", *xkey = "tokens", *fmt = "table";
-    long long boot = 2000, seed = 1;
+    const char *paths[2] = {NULL, NULL};
+    study_opts o = {"cpu_auc,ram_auc,energy,wall", "tokens", "table", 2000, 1};
     int np = 0;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
+        const char *a = argv[i];
+        int k;
         if (cli_is(a, "-h", "--help")) {
             usage(stdout);
             return 0;
-        } else if (cli_is(a, "--metric", "-M")) {
-            if (!(metrics = cli_value(cmd, argc, argv, &i))) return 2;
-        } else if (cli_is(a, "--x", NULL)) {
-            if (!(xkey = cli_value(cmd, argc, argv, &i))) return 2;
-        } else if (cli_is(a, "--boot", NULL)) {
-            if (!(v = cli_value(cmd, argc, argv, &i)) || cli_int(cmd, a, v, 0, 1000000, &boot)) return 2;
-        } else if (cli_is(a, "--seed", NULL)) {
-            if (!(v = cli_value(cmd, argc, argv, &i)) || cli_int(cmd, a, v, 0, 1ll << 62, &seed)) return 2;
-        } else if (cli_is(a, "-o", "--format")) {
-            if (!(fmt = cli_value(cmd, argc, argv, &i))) return 2;
-            if (strcmp(fmt, "table") && strcmp(fmt, "json") && strcmp(fmt, "csv")) {
-                cli_error(cmd, "%s: expected table, json or csv, got '%s'", a, fmt);
-                return 2;
-            }
+        } else if ((k = study_common_opt(cmd, argc, argv, &i, &o)) != 0) {
+            if (k < 0) return 2;
         } else if (a[0] == '-' && a[1]) {
             return cli_unknown(cmd, a);
         } else if (np < 2) {
@@ -92,24 +81,24 @@ int cmd_compare(int argc, char **argv)
     if (mb) cJSON_AddStringToObject(root, "base_model", mb);
     if (mo) cJSON_AddStringToObject(root, "other_model", mo);
     cJSON *arr = cJSON_AddArrayToObject(root, "metrics");
-    if (strcmp(fmt, "table") == 0) {
+    if (strcmp(o.fmt, "table") == 0) {
         printf("compare  base:  %s (%s)\n         other: %s (%s)\n", paths[0], mb ? mb : "?", paths[1], mo ? mo : "?");
         printf("reduction = 100 * (base - other) / base; positive = other is cheaper; 95%% CI in brackets\n\n");
         printf("%-18s %-8s %-26s %-26s %-26s\n", "metric", "unit", "total", "intercept a", "slope b");
-    } else if (strcmp(fmt, "csv") == 0) {
+    } else if (strcmp(o.fmt, "csv") == 0) {
         printf("metric,unit,kind,n_common_x,total_base,total_other,total_pct,total_lo,total_hi,a_pct,a_lo,a_hi,b_pct,"
                "b_lo,b_hi\n");
     }
     int rc = 0, n_ok = 0;
     char list[512];
     // the costs, then the throughputs
-    snprintf(list, sizeof list, "%s,prefill,decode", metrics);
+    snprintf(list, sizeof list, "%s,prefill,decode", o.metrics);
     char *save = NULL;
     for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         const char *metric = el_metric_name(tok);
         bool thr = strcmp(metric, "prefill_tps") == 0 || strcmp(metric, "decode_tps") == 0;
         study_cmp c;
-        if (study_compare(&runs[0], &runs[1], xkey, metric, (int)boot, (uint64_t)seed, &c, &err) != 0) {
+        if (study_compare(&runs[0], &runs[1], o.xkey, metric, (int)o.boot, (uint64_t)o.seed, &c, &err) != 0) {
             if (thr) continue;  // e.g. decode with --gen 0
             cli_error(cmd, "%s", err.msg);
             rc = 1;
@@ -125,14 +114,14 @@ int cmd_compare(int argc, char **argv)
         }
         bool energy = strncmp(metric, "energy", 6) == 0;
         char b1[64], b2[64], b3[64];
-        if (strcmp(fmt, "table") == 0) {
+        if (strcmp(o.fmt, "table") == 0) {
             ci_str(b1, sizeof b1, t);
             ci_str(b2, sizeof b2, c.c.intercept_pct);
             ci_str(b3, sizeof b3, c.c.slope_pct);
             if (thr) printf("%-18s %-8s %-26s (throughput change, + = faster)\n", metric, c.unit, b1);
             else printf("%-18s %-8s %-26s %-26s %-26s%s%s%s\n", metric, c.unit, b1, b2, b3, energy ? " [" : "",
                         energy ? (lb && lo && strcmp(lb, lo) ? "mixed labels" : lb ? lb : "?") : "", energy ? "]" : "");
-        } else if (strcmp(fmt, "csv") == 0) {
+        } else if (strcmp(o.fmt, "csv") == 0) {
             printf("%s,%s,%s,%d,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n", metric, c.unit,
                    thr ? "throughput_change" : "reduction", c.c.n_common_x, c.c.total_base, c.c.total_other, t.est, t.lo,
                    t.hi, c.c.intercept_pct.est, c.c.intercept_pct.lo, c.c.intercept_pct.hi, c.c.slope_pct.est,
@@ -160,11 +149,11 @@ int cmd_compare(int argc, char **argv)
         }
         cJSON_AddItemToArray(arr, o);
     }
-    if (strcmp(fmt, "json") == 0) {
+    if (strcmp(o.fmt, "json") == 0) {
         char *s = cJSON_Print(root);
         if (s) printf("%s\n", s);
         cJSON_free(s);
-    } else if (strcmp(fmt, "table") == 0 && lb) {
+    } else if (strcmp(o.fmt, "table") == 0 && lb) {
         printf("\nenergy: base %s, other %s\n", lb, lo ? lo : "?");
     }
     cJSON_Delete(root);

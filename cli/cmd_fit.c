@@ -35,10 +35,11 @@ static void usage(FILE *f)
 int cmd_fit(int argc, char **argv)
 {
     const char *cmd = "fit";
-    const char *path = NULL, *law = "linear", *metrics = "cpu_auc", *xkey = "tokens", *fmt = "table", *svg = NULL;
-    long long boot = 2000, seed = 1;
+    const char *path = NULL, *law = "linear", *svg = NULL;
+    study_opts o = {"cpu_auc", "tokens", "table", 2000, 1};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
+        const char *a = argv[i];
+        int k;
         if (cli_is(a, "-h", "--help")) {
             usage(stdout);
             return 0;
@@ -48,20 +49,8 @@ int cmd_fit(int argc, char **argv)
                 cli_error(cmd, "--law: expected 'linear' or 'knee', got '%s'", law);
                 return 2;
             }
-        } else if (cli_is(a, "--metric", "-M")) {
-            if (!(metrics = cli_value(cmd, argc, argv, &i))) return 2;
-        } else if (cli_is(a, "--x", NULL)) {
-            if (!(xkey = cli_value(cmd, argc, argv, &i))) return 2;
-        } else if (cli_is(a, "--boot", NULL)) {
-            if (!(v = cli_value(cmd, argc, argv, &i)) || cli_int(cmd, a, v, 0, 1000000, &boot)) return 2;
-        } else if (cli_is(a, "--seed", NULL)) {
-            if (!(v = cli_value(cmd, argc, argv, &i)) || cli_int(cmd, a, v, 0, 1ll << 62, &seed)) return 2;
-        } else if (cli_is(a, "-o", "--format")) {
-            if (!(fmt = cli_value(cmd, argc, argv, &i))) return 2;
-            if (strcmp(fmt, "table") && strcmp(fmt, "json") && strcmp(fmt, "csv")) {
-                cli_error(cmd, "%s: expected table, json or csv, got '%s'", a, fmt);
-                return 2;
-            }
+        } else if ((k = study_common_opt(cmd, argc, argv, &i, &o)) != 0) {
+            if (k < 0) return 2;
         } else if (cli_is(a, "--svg", NULL)) {
             if (!(svg = cli_value(cmd, argc, argv, &i))) return 2;
         } else if (a[0] == '-' && a[1]) {
@@ -74,7 +63,7 @@ int cmd_fit(int argc, char **argv)
         }
     }
     if (!path) return cli_missing(cmd, "RUN.jsonl");
-    if (strcmp(metrics, "all") == 0) metrics = "cpu_auc,ram_auc,energy,wall";
+    if (strcmp(o.metrics, "all") == 0) o.metrics = "cpu_auc,ram_auc,energy,wall";
     el_err err;
     el_run run;
     if (el_run_load(path, &run, &err) != 0) {
@@ -85,27 +74,27 @@ int cmd_fit(int argc, char **argv)
     if (!run.complete) fprintf(stderr, "edgelm fit: note: %s is an incomplete run\n", path);
     bool knee = strcmp(law, "knee") == 0;
     char list[512];
-    snprintf(list, sizeof list, "%s", metrics);
+    snprintf(list, sizeof list, "%s", o.metrics);
     cJSON *arr = cJSON_CreateArray();
     int rc = 0, n_done = 0;
     bool first = true;
-    if (strcmp(fmt, "csv") == 0)
+    if (strcmp(o.fmt, "csv") == 0)
         printf("run,metric,unit,law,n,a,a_lo,a_hi,b,b_lo,b_hi,r2,c,c_p,quad_share,knee,knee_lo,knee_hi,plateau,plateau_lo,"
                "plateau_hi,alpha,alpha_lo,alpha_hi\n");
     char *save = NULL;
     for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         const char *metric = el_metric_name(tok);
         study_fit f;
-        if (study_fit_run(&run, xkey, metric, knee, (int)boot, (uint64_t)seed, &f, &err) != 0) {
+        if (study_fit_run(&run, o.xkey, metric, knee, (int)o.boot, (uint64_t)o.seed, &f, &err) != 0) {
             cli_error(cmd, "%s", err.msg);
             rc = 1;
             continue;
         }
         n_done++;
-        if (strcmp(fmt, "table") == 0) {
+        if (strcmp(o.fmt, "table") == 0) {
             if (!first) printf("\n");
             study_fit_print(stdout, &run, &f);
-        } else if (strcmp(fmt, "csv") == 0) {
+        } else if (strcmp(o.fmt, "csv") == 0) {
             const el_linear_fit *l = &f.lin;
             const el_knee_fit *k = &f.kf;
             if (knee)
@@ -128,7 +117,7 @@ int cmd_fit(int argc, char **argv)
         if (first && svg) {
             char title[300];
             snprintf(title, sizeof title, "%s: %s vs %s", el_run_header_str(&run, "model", "desc") ? el_run_header_str(&run, "model", "desc") : path,
-                     metric, xkey);
+                     metric, o.xkey);
             char *s = study_fit_svg(&f, title, &err);
             FILE *o = s ? fopen(svg, "w") : NULL;
             if (!s) cli_error(cmd, "plot: %s", err.msg);
@@ -143,7 +132,7 @@ int cmd_fit(int argc, char **argv)
         first = false;
         study_fit_free(&f);
     }
-    if (strcmp(fmt, "json") == 0) {
+    if (strcmp(o.fmt, "json") == 0) {
         char *s = cJSON_Print(arr);
         if (s) printf("%s\n", s);
         cJSON_free(s);

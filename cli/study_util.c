@@ -1,5 +1,6 @@
 /* study_util.c -- fits, tables and plots shared by fit, compare and report. */
 #include "study_util.h"
+#include "cli.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -448,4 +449,24 @@ char *study_trace_svg(const char *path, double t0, double t1, const char *title,
     free(c);
     free(r);
     return svg;
+}
+
+int study_common_opt(const char *cmd, int argc, char **argv, int *i, study_opts *o)
+{
+    const char *a = argv[*i], *v;
+    if (cli_is(a, "--metric", "-M")) return (o->metrics = cli_value(cmd, argc, argv, i)) ? 1 : -1;
+    if (cli_is(a, "--x", NULL)) return (o->xkey = cli_value(cmd, argc, argv, i)) ? 1 : -1;
+    if (cli_is(a, "--boot", NULL))
+        return (v = cli_value(cmd, argc, argv, i)) && !cli_int(cmd, a, v, 0, 1000000, &o->boot) ? 1 : -1;
+    if (cli_is(a, "--seed", NULL))
+        return (v = cli_value(cmd, argc, argv, i)) && !cli_int(cmd, a, v, 0, 1ll << 62, &o->seed) ? 1 : -1;
+    if (cli_is(a, "-o", "--format")) {
+        if (!(o->fmt = cli_value(cmd, argc, argv, i))) return -1;
+        if (strcmp(o->fmt, "table") && strcmp(o->fmt, "json") && strcmp(o->fmt, "csv")) {
+            cli_error(cmd, "%s: expected table, json or csv, got '%s'", a, o->fmt);
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
 }

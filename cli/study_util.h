@@ -51,4 +51,13 @@ char *study_trace_svg(const char *trace_path, double t0, double t1, const char *
 /* Format a number with 4 significant digits ("%.4g"), or "-" if not finite. */
 const char *study_num(char *buf, size_t cap, double v);
 
+/* Options fit and compare share: --metric/-M, --x, --boot, --seed, -o/--format. */
+typedef struct study_opts {
+    const char *metrics, *xkey, *fmt;
+    long long boot, seed;
+} study_opts;
+/* argv[*i] one of them? 1: taken (and its value, *i moved on), 0: not one of
+ * them, -1: a bad value (the message is printed; exit with 2). */
+int study_common_opt(const char *cmd, int argc, char **argv, int *i, study_opts *o);
+
 #endif
