@@ -60,7 +60,6 @@ static const int64_t outs[] = {16, 37, 64, 129};
 
 static const el_pk_isa isas[] = {EL_PK_AVX2, EL_PK_VNNI256, EL_PK_AVX512, EL_PK_AVXVNNI, EL_PK_NEON};
 #define N_ISAS 5
-static const char *isa_names[] = {"none", "avx2", "vnni256", "avx512", "avxvnni", "neon"};
 
 static bool have_packing(void)
 {
@@ -159,7 +158,7 @@ static void test_kernels(void **state)
                             worst_ref = e2 > worst_ref ? e2 : worst_ref;
                             if (e1 > 2e-6 || e2 > 2e-6)
                                 fail_msg("%s %s in %lld out %lld nc %d row %lld col %d: packed %.9g scalar %.9g ref %.9g",
-                                         isa_names[isa], el_type_info((uint32_t)t)->name, (long long)in, (long long)out, nc,
+                                         el_pk_isa_name(isa), el_type_info((uint32_t)t)->name, (long long)in, (long long)out, nc,
                                          (long long)r, c, y, s, ref);
                         }
                 }
@@ -168,7 +167,7 @@ static void test_kernels(void **state)
                 free(m.q);
             }
         printf("# %s %s: worst |packed - scalar kernel| %.2g, |packed - double reference| %.2g (relative to sum |w x|)\n",
-               isa_names[isa], el_type_info((uint32_t)t)->name, worst_scalar, worst_ref);
+               el_pk_isa_name(isa), el_type_info((uint32_t)t)->name, worst_scalar, worst_ref);
     }
 }
 

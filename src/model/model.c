@@ -239,11 +239,9 @@ static int pack_weights(el_model *m, el_err *err)
     }
     if (!rc) rc = pack_one(m, tp, m->output, err);
     el_threads_free(tp);
-    static const char *names[] = {"none", "avx2", "avx512vl-vnni ymm", "avx512-vnni", "avx-vnni", "neon-dotprod"};
-    el_pk_isa isa = el_repack_isa();
     if (m->n_packed)
         snprintf(m->kernels, sizeof m->kernels, "packed %s: %d of %d matrices (%.1f MiB)",
-                 (unsigned)isa < 6 ? names[isa] : "?", m->n_packed, m->n_matrices, (double)m->packed_bytes / 1048576.0);
+                 el_pk_isa_name(el_repack_isa()), m->n_packed, m->n_matrices, (double)m->packed_bytes / 1048576.0);
     return rc;
 }
 

@@ -98,6 +98,12 @@ el_pk_isa el_repack_isa(void)
     return (el_pk_isa)best;
 }
 
+const char *el_pk_isa_name(el_pk_isa isa)
+{
+    static const char *names[] = {"none", "avx2", "avx512vl-vnni ymm", "avx512-vnni", "avx-vnni", "neon-dotprod"};
+    return (unsigned)isa < sizeof names / sizeof names[0] ? names[isa] : "?";
+}
+
 bool el_repack_supports(el_type t, el_pk_isa isa)
 {
     if (!isa_runs(isa) || !blk_bytes(t)) return false;

@@ -57,6 +57,7 @@ typedef struct el_packed {
 /* The kernels used here: the best this CPU runs; EL_REPACK=0 -> none,
  * EL_KERNELS=avx2 -> AVX2, EL_KERNELS=scalar -> none. */
 el_pk_isa el_repack_isa(void);
+const char *el_pk_isa_name(el_pk_isa isa);
 /* Has isa a kernel for type t, and does this CPU run it? */
 bool el_repack_supports(el_type t, el_pk_isa isa);
 /* Can W be packed here (type, row length, el_repack_isa)? */
