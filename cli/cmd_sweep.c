@@ -248,6 +248,7 @@ static int32_t argmax(const float *v, int n)
 
 typedef struct timing {
     double load_s, prefill_s, decode_s, ttft_s;
+    double child_max_rss_mb;   /* reload: the worker's own high-water mark (rusage), else 0 */
     int n_prompt, n_gen;
 } timing;
 
@@ -322,7 +323,7 @@ int cmd_sweep_worker(int argc, char **argv)
         return 1;
     }
     el_err err;
-    timing tm;
+    timing tm = {0};
     memset(&tm, 0, sizeof tm);
     double t0 = el_now();
     el_model *m = el_model_load(model, &err);
@@ -415,7 +416,10 @@ static int run_reload(const sweep_opts *o, el_profiler *p, const char *name, con
     // end the window while the zombie still shows its CPU times
     if (rc == 0 && el_profiler_end(p, name, err) != 0) rc = -1;
     int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR) {}
+    tm->child_max_rss_mb = (double)ru.ru_maxrss / 1024.0;   /* kB */
     char buf[1024];
     ssize_t got = read(outp[0], buf, sizeof buf - 1);
     close(outp[0]);
@@ -481,7 +485,9 @@ static cJSON *measurement_json(int id, int order, int len, int repeat, const swe
     add_num(r, "ram_resident_mb_s", w->ram_mb_s + base_rss_mb * w->wall_s);
     add_num(r, "pss_auc_mb_s", w->pss_mb_s);
     add_num(r, "system_ram_auc_mb_s", w->sys_ram_mb_s);
-    add_num(r, "peak_rss_mb", w->peak_rss_mb);
+    /* a worker shorter than the sampling period may show no sample of its
+     * own: the kernel's high-water mark of the worker is a floor */
+    add_num(r, "peak_rss_mb", w->peak_rss_mb > tm->child_max_rss_mb ? w->peak_rss_mb : tm->child_max_rss_mb);
     add_num(r, "peak_pss_mb", w->peak_pss_mb);
     add_num(r, "energy_j", w->energy_j);
     add_num(r, "energy_above_idle_j", w->energy_above_idle_j);
@@ -703,7 +709,7 @@ int cmd_sweep(int argc, char **argv)
         cpar.n_ctx = len + o.gen;
         cpar.n_threads = o.threads;
         el_context *ctx = el_context_new_ex(m, &cpar, &err);
-        timing tm;
+        timing tm = {0};
         if (!ctx || run_prompt(ctx, ids, len, o.gen < 4 ? o.gen : 4, &tm, &err) != 0) {
             el_context_free(ctx);
             if (g_stop) break;
@@ -812,7 +818,7 @@ int cmd_sweep(int argc, char **argv)
         make_prompt(&cp, len, r, o.repeat, ids);
         char name[64];
         snprintf(name, sizeof name, "m%d-t%d-r%d", k, len, r);
-        timing tm;
+        timing tm = {0};
         memset(&tm, 0, sizeof tm);
         if (o.reload) {
             if (run_reload(&o, p, name, ids, len, &tm, &err) != 0) {
