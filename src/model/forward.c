@@ -581,13 +581,7 @@ const float *el_get_logits(const el_context *c, int i)
 
 /* Y (n, W.ne1) = X (n, W.ne0) @ W^T: F32 weights in llama.cpp's order (see
  * above), the other types through ops.c. */
-#include <time.h>
-double g_mm_time, g_all_time; long g_tok;
-static double nowt(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec+t.tv_nsec*1e-9;}
-static void matmul_(el_context *c, const el_gguf_tensor *W, const float *X, int n, float *Y);
 static void matmul(el_context *c, const el_gguf_tensor *W, const float *X, int n, float *Y)
-{ double t0 = nowt(); matmul_(c, W, X, n, Y); g_mm_time += nowt() - t0; }
-static void matmul_(el_context *c, const el_gguf_tensor *W, const float *X, int n, float *Y)
 {
     if (W->type != EL_TYPE_F32) {
         const struct el_packed *P = el_model_packed(c->m, W);
@@ -613,9 +607,7 @@ static void matmul3(el_context *c, const el_gguf_tensor *const *W, float *const 
     bool packed = true;
     for (int m = 0; m < count; m++) packed = packed && (P[m] = el_model_packed(c->m, W[m])) != NULL;
     if (packed) {
-        double t0 = nowt();
         el_matmul_packed_n(&c->ops, P, Y, count, X, n);
-        g_mm_time += nowt() - t0;
         return;
     }
     for (int m = 0; m < count; m++) matmul(c, W[m], X, n, Y[m]);
@@ -813,10 +805,7 @@ static int check_batch(el_context *c, const int32_t *tokens, int n, int pos, el_
     return 0;
 }
 
-static int el_decode_(el_context *c, const int32_t *tokens, int n, int pos, bool all_logits, el_err *err);
 int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_logits, el_err *err)
-{ double t0 = nowt(); int r = el_decode_(c, tokens, n, pos, all_logits, err); g_all_time += nowt() - t0; if (n == 1 && ++g_tok % 128 == 0) { fprintf(stderr, "PROF mm %.3f ms/tok all %.3f ms/tok\n", g_mm_time / 128 * 1e3, g_all_time / 128 * 1e3); g_mm_time = g_all_time = 0; } return r; }
-static int el_decode_(el_context *c, const int32_t *tokens, int n, int pos, bool all_logits, el_err *err)
 {
     if (check_batch(c, tokens, n, pos, err)) return -1;
     if (grow_scratch(c, n, err)) return -1;
