@@ -38,7 +38,7 @@ typedef struct bench_row {
     double roofline_share;  /* decode only, else < 0 */
     double bytes_per_token;
     bool synthetic;
-    char kernels[96];
+    char kernels[128];
 } bench_row;
 
 static void bench_usage(FILE *f)
@@ -100,7 +100,7 @@ static int measure_membw(int threads, double *gbs, el_err *err)
         el_threads *tp = el_threads_new(threads, &e);
         el_membw_result mb;
         double v = -1;
-        if (tp && el_membw(tp, (size_t)256 << 20, 3, &mb, &e) == 0) v = mb.read;
+        if (tp && el_membw(tp, (size_t)256 << 20, 3, false, &mb, &e) == 0) v = mb.read;
         if (write(fd[1], &v, sizeof v) != (ssize_t)sizeof v) _exit(1);
         _exit(0);
     }

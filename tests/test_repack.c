@@ -79,7 +79,7 @@ static void test_layout_roundtrip(void **state)
             mat m;
             make(&m, types[ti], in, out);
             el_err err = {0};
-            el_packed *p = el_repack_as(&m.t, el_repack_isa(), NULL, false, &err);
+            el_packed *p = el_repack_as(&m.t, el_repack_isa(), NULL, false, NULL, &err);
             assert_non_null(p);
             assert_int_equal(p->groups, (out + 15) / 16);
             float *a = malloc((size_t)in * sizeof *a), *b = malloc((size_t)in * sizeof *b);
@@ -112,7 +112,7 @@ static void test_kernels(void **state)
                 mat m;
                 make(&m, t, in, out);
                 el_err err = {0};
-                el_packed *p = el_repack_as(&m.t, isa, NULL, false, &err);
+                el_packed *p = el_repack_as(&m.t, isa, NULL, false, NULL, &err);
                 assert_non_null(p);
                 size_t par = el_packed_act_row_bytes(p), qar = el_qdot_act_row_bytes(t, in), row = el_row_size(t, in);
                 float *x = malloc((size_t)8 * in * sizeof *x), *wd = malloc((size_t)in * sizeof *wd);
@@ -186,7 +186,7 @@ static void test_matmul(void **state)
         int64_t in = 512, out = 200;
         mat m;
         make(&m, types[ti], in, out);
-        el_packed *p = el_repack_as(&m.t, isas[ii], tp, false, &err);
+        el_packed *p = el_repack_as(&m.t, isas[ii], tp, false, NULL, &err);
         assert_non_null(p);
         for (int n = 1; n <= 19; n += 3) {
             float *x = malloc((size_t)n * in * sizeof *x), *y1 = malloc((size_t)n * out * sizeof *y1);

@@ -20,13 +20,17 @@ typedef struct el_membw_result {
     double copy, scale, add, triad, read;
     size_t array_bytes;
     int threads, reps;
+    bool small_pages;         /* asked for 4 KiB pages */
+    double huge_share;        /* share of the arrays in huge pages (measured), -1 unknown */
     double seconds;   /* wall time of the whole test */
 } el_membw_result;
 
 /* array_bytes: size of each of the three arrays (0 = 4x the last-level
  * cache, at least 64 MiB). Arrays are first touched by the thread that uses
- * them. */
-int el_membw(el_threads *tp, size_t array_bytes, int reps, el_membw_result *out, el_err *err);
+ * them. They sit in transparent huge pages where the kernel allows them, as
+ * edgelm's packed weights do (el_huge_alloc); small_pages: on 4 KiB pages
+ * instead (what a program that does not ask for huge pages gets). */
+int el_membw(el_threads *tp, size_t array_bytes, int reps, bool small_pages, el_membw_result *out, el_err *err);
 
 #ifdef __cplusplus
 }

@@ -31,6 +31,19 @@ int el_err_prefix(el_err *err, const char *fmt, ...) __attribute__((format(print
 void *el_malloc(size_t size, el_err *err);
 void *el_calloc(size_t n, size_t size, el_err *err);
 
+/* Big buffers that are streamed over and over (packed weights, the bandwidth
+ * test's arrays): mapped on a 2 MiB boundary and advised into transparent
+ * huge pages where the kernel allows them. On 4 KiB pages the TLB misses
+ * (two-level page walks under a hypervisor) cost up to a third of the read
+ * bandwidth. Pages are touched only when written. NULL and err set when out of
+ * memory; free with el_huge_free and the same size. */
+void *el_huge_alloc(size_t bytes, el_err *err);
+void el_huge_free(void *p, size_t bytes);
+/* Bytes of [p, p + bytes) that sit in huge pages now (Linux: the
+ * AnonHugePages of the mappings that overlap it in /proc/self/smaps, at most
+ * `bytes`; measured), or -1 where that cannot be read. */
+int64_t el_huge_resident(const void *p, size_t bytes);
+
 /* Memory ceiling: EL_MAX_MEMORY (e.g. "8G", "512M", bytes) or else the
  * machine's physical memory. Allocations sized by file contents (KV cache,
  * scratch, vocabularies) are checked against it before they are made. */

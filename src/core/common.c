@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 int el_errf(el_err *err, const char *fmt, ...)
@@ -149,4 +150,66 @@ void el_cleanup_on_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+}
+
+/* ---- huge-page buffers ------------------------------------------------- */
+
+#define EL_HUGE ((size_t)2 << 20)
+
+static size_t huge_len(size_t bytes)
+{
+    size_t len = (bytes + EL_HUGE - 1) & ~(EL_HUGE - 1);
+    return len ? len : EL_HUGE;
+}
+
+void *el_huge_alloc(size_t bytes, el_err *err)
+{
+    size_t len = huge_len(bytes);
+    if (len < bytes || len + EL_HUGE < len) {
+        el_errf(err, "buffer of %zu bytes is too large", bytes);
+        return NULL;
+    }
+    /* one huge page more than needed, then the ends cut to a 2 MiB boundary */
+    uint8_t *m = mmap(NULL, len + EL_HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        el_errf(err, "out of memory for a buffer of %.1f MiB", (double)bytes / 1048576.0);
+        return NULL;
+    }
+    uint8_t *p = (uint8_t *)(((uintptr_t)m + EL_HUGE - 1) & ~(uintptr_t)(EL_HUGE - 1));
+    if (p > m) munmap(m, (size_t)(p - m));
+    size_t tail = (size_t)((m + len + EL_HUGE) - (p + len));
+    if (tail) munmap(p + len, tail);
+#ifdef MADV_HUGEPAGE
+    madvise(p, len, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+void el_huge_free(void *p, size_t bytes)
+{
+    if (p) munmap(p, huge_len(bytes));
+}
+
+int64_t el_huge_resident(const void *p, size_t bytes)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return -1;
+    uintptr_t lo = (uintptr_t)p, hi = lo + bytes;
+    char line[512];
+    int64_t kb = 0;
+    bool in = false, any = false;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long a, b;
+        long v;
+        if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            in = a < hi && b > lo;   /* a mapping that overlaps the buffer */
+            any = any || in;
+        } else if (in && sscanf(line, "AnonHugePages: %ld kB", &v) == 1) {
+            kb += v;
+        }
+    }
+    fclose(f);
+    if (!any) return -1;
+    int64_t got = kb * 1024;
+    return got > (int64_t)bytes ? (int64_t)bytes : got;
 }

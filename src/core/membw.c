@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 enum { K_INIT, K_COPY, K_SCALE, K_ADD, K_TRIAD, K_READ, K_COUNT };
@@ -77,7 +78,7 @@ static size_t default_array_bytes(void)
     return want < min ? min : want > max ? max : want;
 }
 
-int el_membw(el_threads *tp, size_t array_bytes, int reps, el_membw_result *out, el_err *err)
+int el_membw(el_threads *tp, size_t array_bytes, int reps, bool small_pages, el_membw_result *out, el_err *err)
 {
     memset(out, 0, sizeof *out);
     if (array_bytes == 0) array_bytes = default_array_bytes();
@@ -87,13 +88,17 @@ int el_membw(el_threads *tp, size_t array_bytes, int reps, el_membw_result *out,
     membw_job j = {0};
     j.n = array_bytes / sizeof(double);
     size_t bytes = j.n * sizeof(double);
-    j.a = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-    j.b = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-    j.c = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    j.a = el_huge_alloc(bytes, NULL);
+    j.b = el_huge_alloc(bytes, NULL);
+    j.c = el_huge_alloc(bytes, NULL);
     if (!j.a || !j.b || !j.c) {
-        free(j.a), free(j.b), free(j.c);
+        el_huge_free(j.a, bytes), el_huge_free(j.b, bytes), el_huge_free(j.c, bytes);
         return el_errf(err, "membw: cannot allocate 3 arrays of %zu bytes", bytes);
     }
+#ifdef MADV_NOHUGEPAGE
+    if (small_pages)
+        for (int k = 0; k < 3; k++) madvise(k == 0 ? (void *)j.a : k == 1 ? (void *)j.b : (void *)j.c, bytes, MADV_NOHUGEPAGE);
+#endif
     double t_start = el_now();
     j.kernel = K_INIT;
     el_threads_run(tp, membw_task, &j);
@@ -115,12 +120,15 @@ int el_membw(el_threads *tp, size_t array_bytes, int reps, el_membw_result *out,
     out->triad = best[K_TRIAD];
     out->read = best[K_READ];
     out->array_bytes = bytes;
+    out->small_pages = small_pages;
+    int64_t h[3] = {el_huge_resident(j.a, bytes), el_huge_resident(j.b, bytes), el_huge_resident(j.c, bytes)};
+    out->huge_share = h[0] < 0 || h[1] < 0 || h[2] < 0 ? -1 : (double)(h[0] + h[1] + h[2]) / (3.0 * (double)bytes);
     out->threads = el_threads_count(tp);
     out->reps = reps;
     out->seconds = el_now() - t_start;
     /* check the arithmetic STREAM-style so the loops cannot be optimised away */
     int bad = j.a[0] != j.a[j.n - 1] || j.c[0] != j.c[j.n - 1];
-    free(j.a), free(j.b), free(j.c);
+    el_huge_free(j.a, bytes), el_huge_free(j.b, bytes), el_huge_free(j.c, bytes);
     if (bad) return el_errf(err, "membw: arrays disagree after the run (memory error?)");
     return 0;
 }

@@ -209,39 +209,66 @@ static int load_tensors(el_model *m, el_err *err)
 /* Pack one weight tensor if this CPU has kernels for the packed layout, then
  * give the file pages of the original back (they are read again from the
  * page cache if anything looks at them later). */
-static int pack_one(el_model *m, el_threads *tp, const el_gguf_tensor *t, el_err *err)
+/* The matrices decode reads, in the order it reads them: per layer Q, K, V,
+ * output, gate, up, down; then the output head. */
+static int decode_matrices(const el_model *m, const el_gguf_tensor **out)
 {
-    size_t i = (size_t)(t - m->gguf->tensors);
-    if (m->packed[i] || !el_repack_wanted(t)) return 0;
-    el_packed *p = el_repack(t, tp, m->gguf->owns_map == 1, err);
-    if (!p) return -1;
-    m->packed[i] = p;
-    m->packed_bytes += el_packed_bytes(p);
-    m->n_packed++;
-    return 0;
+    int n = 0;
+    for (int l = 0; l < m->hp.n_layer; l++) {
+        const el_layer *L = &m->layers[l];
+        const el_gguf_tensor *ws[7] = {L->wq, L->wk, L->wv, L->wo, L->w_gate, L->w_up, L->w_down};
+        for (int k = 0; k < 7; k++) out[n++] = ws[k];
+    }
+    out[n++] = m->output;
+    return n;
 }
 
+/* Pack every matrix that the kernels take into one arena, back to back in
+ * decode order, so that a token's weights are one stream in huge pages. */
 static int pack_weights(el_model *m, el_err *err)
 {
     m->packed = el_calloc((size_t)m->gguf->n_tensors, sizeof *m->packed, err);
     if (!m->packed) return -1;
     m->n_matrices = 7 * m->hp.n_layer + 1;
     snprintf(m->kernels, sizeof m->kernels, "row kernels");
-    bool any = false;
-    for (uint64_t i = 0; i < m->gguf->n_tensors && !any; i++) any = el_repack_wanted(&m->gguf->tensors[i]);
-    if (!any) return 0;
-    el_threads *tp = el_threads_new(el_physical_cores(), err);   /* NULL: pack on this thread */
-    int rc = 0;
-    for (int l = 0; l < m->hp.n_layer && !rc; l++) {
-        const el_layer *L = &m->layers[l];
-        const el_gguf_tensor *ws[7] = {L->wq, L->wk, L->wv, L->wo, L->w_gate, L->w_up, L->w_down};
-        for (int k = 0; k < 7 && !rc; k++) rc = pack_one(m, tp, ws[k], err);
+    const el_gguf_tensor **ws = el_calloc((size_t)m->n_matrices, sizeof *ws, err);
+    if (!ws) return -1;
+    int nw = decode_matrices(m, ws);
+    size_t total = 0;
+    for (int k = 0; k < nw; k++) {
+        /* a tensor met twice (a file may share one) is packed once */
+        bool dup = false;
+        for (int i = 0; i < k && !dup; i++) dup = ws[i] == ws[k];
+        if (dup || !el_repack_wanted(ws[k])) ws[k] = NULL;
+        else total += el_repack_size(ws[k]);
     }
-    if (!rc) rc = pack_one(m, tp, m->output, err);
+    int rc = 0;
+    if (total) m->arena = el_huge_alloc(total, err);
+    if (total && !m->arena) rc = -1;
+    m->arena_bytes = m->arena ? total : 0;
+    el_threads *tp = rc || !total ? NULL : el_threads_new(el_physical_cores(), err);   /* NULL: pack on this thread */
+    size_t off = 0;
+    for (int k = 0; k < nw && !rc && m->arena; k++) {
+        if (!ws[k]) continue;
+        el_packed *p = el_repack(ws[k], tp, m->gguf->owns_map == 1, m->arena + off, err);
+        if (!p) {
+            rc = -1;
+            break;
+        }
+        off += el_packed_bytes(p);
+        m->packed[ws[k] - m->gguf->tensors] = p;
+        m->packed_bytes += el_packed_bytes(p);
+        m->n_packed++;
+    }
     el_threads_free(tp);
-    if (m->n_packed)
-        snprintf(m->kernels, sizeof m->kernels, "packed %s: %d of %d matrices (%.1f MiB)",
-                 el_pk_isa_name(el_repack_isa()), m->n_packed, m->n_matrices, (double)m->packed_bytes / 1048576.0);
+    free(ws);
+    if (m->n_packed) {
+        int64_t huge = el_huge_resident(m->arena, m->arena_bytes);
+        char pages[48] = "";
+        if (huge >= 0) snprintf(pages, sizeof pages, ", %.0f%% in huge pages", 100.0 * (double)huge / (double)m->arena_bytes);
+        snprintf(m->kernels, sizeof m->kernels, "packed %s: %d of %d matrices (%.1f MiB%s)",
+                 el_pk_isa_name(el_repack_isa()), m->n_packed, m->n_matrices, (double)m->packed_bytes / 1048576.0, pages);
+    }
     return rc;
 }
 
@@ -325,6 +352,7 @@ void el_model_free(el_model *m)
     if (m->packed)
         for (uint64_t i = 0; i < m->gguf->n_tensors; i++) el_packed_free(m->packed[i]);
     free(m->packed);
+    el_huge_free(m->arena, m->arena_bytes);
     el_gguf_close(m->gguf);
     free(m);
 }

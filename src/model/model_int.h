@@ -18,8 +18,10 @@ struct el_model {
     el_layer *layers;
     struct el_packed **packed;   /* by tensor index: weights packed at load (repack.h), or NULL */
     uint64_t packed_bytes;
+    uint8_t *arena;              /* every packed matrix, in decode order (el_huge_alloc) */
+    size_t arena_bytes;
     int n_packed, n_matrices;
-    char kernels[96];
+    char kernels[128];
     bool synthetic;
     uint64_t n_params, n_bytes, bytes_per_token;
     char desc[96];

@@ -123,9 +123,11 @@ size_t el_packed_bytes(const el_packed *p) { return (size_t)p->groups * p->group
 
 void el_packed_free(el_packed *p)
 {
-    if (p) free(p->data);
+    if (p && p->owns_data) free(p->data);
     free(p);
 }
+
+#define HUGE_BYTES ((size_t)2 << 20)
 
 static float h2f(uint16_t h) { return el_fp16_to_fp32(h); }
 
@@ -245,12 +247,19 @@ static void pack_groups(void *arg, int64_t g0, int64_t g1, int ith)
     }
 }
 
-el_packed *el_repack(const el_gguf_tensor *W, el_threads *tp, bool release, el_err *err)
+el_packed *el_repack(const el_gguf_tensor *W, el_threads *tp, bool release, uint8_t *dst, el_err *err)
 {
-    return el_repack_as(W, el_repack_isa(), tp, release, err);
+    return el_repack_as(W, el_repack_isa(), tp, release, dst, err);
 }
 
-el_packed *el_repack_as(const el_gguf_tensor *W, el_pk_isa isa, el_threads *tp, bool release, el_err *err)
+size_t el_repack_size(const el_gguf_tensor *W)
+{
+    int64_t groups = (W->ne[1] + G - 1) / G;
+    return (size_t)groups * group_bytes(W->type, W->ne[0] / blk_len(W->type));
+}
+
+el_packed *el_repack_as(const el_gguf_tensor *W, el_pk_isa isa, el_threads *tp, bool release, uint8_t *dst,
+                        el_err *err)
 {
     el_packed *p = el_calloc(1, sizeof *p, err);
     if (!p) return NULL;
@@ -262,19 +271,23 @@ el_packed *el_repack_as(const el_gguf_tensor *W, el_pk_isa isa, el_threads *tp, 
     int64_t nb = p->in / blk_len(p->type);
     p->group_bytes = group_bytes(p->type, nb);
     size_t total = (size_t)p->groups * p->group_bytes;
-    /* big tensors on 2 MiB boundaries, in transparent huge pages where the
-     * kernel allows them (fewer TLB misses when decode streams the weights,
-     * fewer page faults at load) */
-    size_t huge = (size_t)2 << 20, align = total >= huge ? huge : 64;
-    if (posix_memalign((void **)&p->data, align, total ? total : 64)) {
-        p->data = NULL;
-        free(p);
-        el_errf(err, "out of memory packing tensor '%s' (%zu bytes)", W->name, total);
-        return NULL;
-    }
+    if (dst) {
+        p->data = dst;
+    } else {
+        /* big tensors on 2 MiB boundaries, in transparent huge pages where
+         * the kernel allows them (see el_huge_alloc) */
+        size_t align = total >= HUGE_BYTES ? HUGE_BYTES : 64;
+        if (posix_memalign((void **)&p->data, align, total ? total : 64)) {
+            p->data = NULL;
+            free(p);
+            el_errf(err, "out of memory packing tensor '%s' (%zu bytes)", W->name, total);
+            return NULL;
+        }
+        p->owns_data = true;
 #ifdef MADV_HUGEPAGE
-    if (align == huge) madvise(p->data, (total + huge - 1) & ~(huge - 1), MADV_HUGEPAGE);
+        if (align == HUGE_BYTES) madvise(p->data, (total + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1), MADV_HUGEPAGE);
 #endif
+    }
     /* chunks of about 1 MiB of packed data, so that a big tensor's original
      * pages are given back while it is packed (peak memory: the model plus a
      * few chunks, not plus the biggest tensor) */

@@ -52,6 +52,7 @@ typedef struct el_packed {
     int64_t groups;      /* ceil(out / 16) */
     size_t group_bytes;  /* bytes of one group of 16 rows */
     uint8_t *data;       /* 64-byte aligned */
+    bool owns_data;      /* allocated by el_repack_as (else the caller's arena) */
 } el_packed;
 
 /* The kernels used here: the best this CPU runs; EL_REPACK=0 -> none,
@@ -64,12 +65,17 @@ bool el_repack_supports(el_type t, el_pk_isa isa);
 bool el_repack_wanted(const el_gguf_tensor *W);
 /* Activation rows one kernel call takes at most. */
 int el_packed_max_nc(const el_packed *p);
+/* Bytes the packed copy of W takes (a multiple of 64). */
+size_t el_repack_size(const el_gguf_tensor *W);
 /* Pack W over the pool tp (may be NULL). release: W's data is a read-only
  * file mapping whose pages may be given back (madvise) as they are packed.
+ * dst: el_repack_size(W) bytes, 64-byte aligned, that the caller owns (a
+ * slice of an el_huge_alloc arena), or NULL to allocate them here.
  * NULL and err set on allocation failure. */
-el_packed *el_repack(const el_gguf_tensor *W, el_threads *tp, bool release, el_err *err);
+el_packed *el_repack(const el_gguf_tensor *W, el_threads *tp, bool release, uint8_t *dst, el_err *err);
 /* The same for the kernels of a given ISA (tests). */
-el_packed *el_repack_as(const el_gguf_tensor *W, el_pk_isa isa, el_threads *tp, bool release, el_err *err);
+el_packed *el_repack_as(const el_gguf_tensor *W, el_pk_isa isa, el_threads *tp, bool release, uint8_t *dst,
+                        el_err *err);
 void el_packed_free(el_packed *p);
 size_t el_packed_bytes(const el_packed *p);
 
