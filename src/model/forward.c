@@ -173,6 +173,53 @@ static T_F16C void attend_f16_x86(const float *q, const uint16_t *k, const uint1
         _mm256_storeu_ps(o + d, _mm256_mul_ps(acc, _mm256_set1_ps(inv)));
     }
 }
+
+/* Decode attention of one head, llama.cpp's CPU flash-attention numerics (the
+ * loop in attention_items, bit for bit): q (rounded to F16) . every key, then
+ * the running softmax with the V sum kept in F16. Here the F16 accumulator
+ * lives in registers as floats that are rounded through F16 after every
+ * step (vcvtps2ph + vcvtph2ps), not in memory. HD: 64 or 128. */
+static inline __attribute__((always_inline)) T_F16C void flash1_body(const float *q, const uint16_t *k,
+                                                                     const uint16_t *v, size_t stride, int np,
+                                                                     float scale, float *qk, float *o, const int HD)
+{
+    for (int t = 0; t < np; t++) qk[t] = dot_f32_f16_x86(q, k + (size_t)t * stride, HD) * scale;
+    __m256 acc[16];
+    for (int d = 0; d < HD / 8; d++) acc[d] = _mm256_setzero_ps();
+    float S = 0, M = -INFINITY;
+    for (int t = 0; t < np; t++) {
+        const uint16_t *vt = v + (size_t)t * stride;
+        float s = qk[t], ms = 1.0f, vs = 1.0f;
+        if (s > M) {
+            float Mold = M;
+            M = s;
+            ms = expf(Mold - M);
+            __m256 m = _mm256_set1_ps(ms);
+            for (int d = 0; d < HD / 8; d++)
+                acc[d] = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_mul_ps(acc[d], m), _MM_FROUND_TO_NEAREST_INT));
+        } else {
+            vs = expf(s - M);
+        }
+        __m256 w = _mm256_set1_ps(vs);
+        for (int d = 0; d < HD / 8; d++) {
+            __m256 b = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vt + 8 * d)));
+            acc[d] = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_fmadd_ps(b, w, acc[d]), _MM_FROUND_TO_NEAREST_INT));
+        }
+        S = fmaf(S, ms, vs);
+    }
+    __m256 inv = _mm256_set1_ps(1.0f / S);
+    for (int d = 0; d < HD / 8; d++) _mm256_storeu_ps(o + 8 * d, _mm256_mul_ps(acc[d], inv));
+}
+static T_F16C void flash1_64_x86(const float *q, const uint16_t *k, const uint16_t *v, size_t stride, int np,
+                                 float scale, float *qk, float *o)
+{
+    flash1_body(q, k, v, stride, np, scale, qk, o, 64);
+}
+static T_F16C void flash1_128_x86(const float *q, const uint16_t *k, const uint16_t *v, size_t stride, int np,
+                                  float scale, float *qk, float *o)
+{
+    flash1_body(q, k, v, stride, np, scale, qk, o, 128);
+}
 #define HAVE_F16C_PATH 1
 #endif
 
@@ -185,6 +232,9 @@ typedef struct f16_ops {
     void (*mad)(uint16_t *, const uint16_t *, float, int);
     void (*round)(float *, int);
     void (*store)(uint16_t *, const float *, int);
+    /* one query row, flash-attention numerics (NULL: the loop in attention_items) */
+    void (*flash1)(const float *q, const uint16_t *k, const uint16_t *v, size_t stride, int np, float scale,
+                   float *qk, float *o);
 } f16_ops;
 
 /* Vector paths for heads that are multiples of 8. scale / mad / round / store
@@ -194,16 +244,20 @@ typedef struct f16_ops {
  * llama.cpp on tiny models. */
 static f16_ops pick_f16_ops(int head_dim)
 {
-    f16_ops o = {NULL, dot_f32_f16, scale_f16, mad_f16, round_f16, store_f16};
+    f16_ops o = {NULL, dot_f32_f16, scale_f16, mad_f16, round_f16, store_f16, NULL};
     // the batched F32 path for the same head sizes on every architecture
     if (head_dim >= 16 && head_dim % 8 == 0) o.attend = attend_f16;
 #ifdef HAVE_F16C_PATH
     const el_cpu_features *f = el_cpu();
     if (f->avx2 && f->fma && f->f16c && head_dim % 8 == 0 && !getenv("EL_KERNELS_SCALAR_ATTN")) {
         if (head_dim >= 16)
-            o = (f16_ops){attend_f16_x86, dot_f32_f16_x86, scale_f16_x86, mad_f16_x86, round_f16_x86, store_f16_x86};
+            o = (f16_ops){attend_f16_x86, dot_f32_f16_x86, scale_f16_x86, mad_f16_x86, round_f16_x86, store_f16_x86,
+                          head_dim == 64 ? flash1_64_x86 : head_dim == 128 ? flash1_128_x86 : NULL};
         else
-            o = (f16_ops){NULL, dot_f32_f16_dsum_x86, scale_f16_x86, mad_f16_x86, round_f16_x86, store_f16_x86};
+            o = (f16_ops){NULL, dot_f32_f16_dsum_x86, scale_f16_x86, mad_f16_x86, round_f16_x86, store_f16_x86, NULL};
+        /* EL_ATTN_FUSED=0: the step-by-step loop (the fused kernel's test compares them) */
+        const char *fz = getenv("EL_ATTN_FUSED");
+        if (fz && !strcmp(fz, "0")) o.flash1 = NULL;
     }
 #else
     (void)head_dim;
@@ -696,6 +750,10 @@ static void attention_items(void *arg, int64_t b, int64_t e, int ith)
         if (f16 && c->flash && c->h.attend && j->n >= EL_ATTN_TILE_MIN) {
             c->h.attend(c->q + (size_t)i * qd + (size_t)h * hd, kh + (size_t)kvh * hd, vh + (size_t)kvh * hd,
                         (size_t)kvd, p + 1, hd, scale, sc, o);
+            continue;
+        }
+        if (f16 && c->flash && c->h.flash1) {
+            c->h.flash1(q, kh + (size_t)kvh * hd, vh + (size_t)kvh * hd, (size_t)kvd, p + 1, scale, sc, o);
             continue;
         }
         if (f16 && c->flash) {
