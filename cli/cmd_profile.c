@@ -322,6 +322,7 @@ finish:
             if (trace) cJSON_AddStringToObject(extra, "trace", trace);
         }
         if (exec_failed) cli_error(cmd, "cannot run '%s': %s", cargv[0], "exec failed (not found or not executable)");
+        if (ran && !exec_failed) el_profiler_floor_peak_rss(p, (double)ru.ru_maxrss / 1024.0);
         const el_profile_result *res = el_profiler_results(p);
         if (!quiet) print_summary(res, cmdline, status_text, 20);
         rc = 0;

@@ -293,6 +293,25 @@ static void test_cli_killed_child(void **state)
     free(json);
 }
 
+/* A command far shorter than the sampling period: no sample of its own, yet
+ * the whole run's peak RSS is at least its maximum RSS from the kernel. */
+static void test_cli_short_child_peak_rss(void **state)
+{
+    (void)state;
+    char *json = tu_tmp("measure-cli-4.json");
+    char *cmd = tu_fmt("%s profile -q --idle 0 --hz 1 -o '%s' -- true", EL_BIN, json);
+    assert_int_equal(tu_run(cmd, NULL, NULL), 0);
+    cJSON *j = load_json(json);
+    double kern = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "rusage"), "max_rss_mb")->valuedouble;
+    double peak = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "total"), "ram"), "peak_rss_mb")->valuedouble;
+    printf("short child: peak RSS %.2f MB, kernel's max RSS %.2f MB\n", peak, kern);
+    assert_true(kern > 0);
+    assert_true(peak >= kern);
+    cJSON_Delete(j);
+    free(cmd);
+    free(json);
+}
+
 static void test_cli_interrupted(void **state)
 {
     (void)state;
@@ -338,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_in_process_markers),
         cmocka_unit_test(test_cli_profile_exit_status_and_json),
         cmocka_unit_test(test_cli_killed_child),
+        cmocka_unit_test(test_cli_short_child_peak_rss),
         cmocka_unit_test(test_cli_interrupted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

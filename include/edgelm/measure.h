@@ -172,6 +172,11 @@ int el_profiler_end(el_profiler *p, const char *name, el_err *err);
 int el_profiler_tick(el_profiler *p, double t, el_err *err);
 /* Stop: final sample, stop the thread, read a meter log, analyse. */
 int el_profiler_stop(el_profiler *p, el_err *err);
+/* After stop: the whole run's peak RSS is at least mb (the profiled child's
+ * own high-water mark from wait4's rusage: a child shorter than the sampling
+ * period shows no sample of its own). */
+void el_profiler_floor_peak_rss(el_profiler *p, double mb);
+
 /* Mark the run incomplete (interrupted, child killed). */
 void el_profiler_set_complete(el_profiler *p, bool complete);
 

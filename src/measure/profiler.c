@@ -757,6 +757,11 @@ int el_profiler_stop(el_profiler *p, el_err *err)
 
 const el_profile_result *el_profiler_results(const el_profiler *p) { return &p->res; }
 
+void el_profiler_floor_peak_rss(el_profiler *p, double mb)
+{
+    if (mb > p->res.total.peak_rss_mb) p->res.total.peak_rss_mb = mb;
+}
+
 const el_sample *el_profiler_samples(const el_profiler *p, long *n)
 {
     if (n) *n = p->n;
