@@ -494,6 +494,11 @@ static void swiglu_rows(float *g, const float *u, int rows, int n)
     }
 }
 
+static void rope_heads(float *h, int nh, int hd, const float *cst, const el_hparams *hp);
+#ifdef HAVE_F16C_PATH
+static T_F16C void rope_heads_x86(float *h, int nh, int hd, const float *cst, const el_hparams *hp);
+#endif
+
 /* batches of at least this many tokens use the F32 softmax of h.attend */
 #define EL_ATTN_TILE_MIN 32
 
@@ -505,6 +510,7 @@ struct el_context {
     el_type kv_type;            /* F32 or F16 */
     bool flash;                 /* F16 only: llama.cpp's flash-attention numerics */
     f16_ops h;                  /* half-precision helpers for this head size */
+    void (*rope_fn)(float *h, int nh, int hd, const float *cst, const el_hparams *hp);
     void *k_cache, *v_cache;    /* [n_layer][n_ctx][kv_dim] of kv_type */
     float *qh;                  /* [n_threads][head_dim]: the query rounded to F16 */
     /* batch scratch, grown on demand to `cap` rows */
@@ -589,6 +595,10 @@ el_context *el_context_new_ex(el_model *m, const el_context_params *prm, el_err 
     c->kv_type = prm->kv_type;
     c->flash = prm->flash_attn;
     c->h = pick_f16_ops(hp->head_dim);
+    c->rope_fn = rope_heads;
+#ifdef HAVE_F16C_PATH
+    if (el_cpu()->fma && el_cpu()->avx2) c->rope_fn = rope_heads_x86;
+#endif
     c->tp = el_threads_new(n_threads, err);
     if (!c->tp) goto fail;
     c->k_cache = malloc(kv_bytes / 2);
@@ -698,19 +708,34 @@ static void rope_table(float *cs, int pos, const el_hparams *hp, const float *fr
     }
 }
 
-static void rope_head(float *h, const float *cst, const el_hparams *hp)
+static inline __attribute__((always_inline)) void rope_heads_body(float *h, int nh, int hd, const float *cst,
+                                                                  const el_hparams *hp)
 {
     int half = hp->n_rot / 2;
-    for (int i = 0; i < half; i++) {
-        float cs = cst[2 * i], sn = cst[2 * i + 1];
-        int a = hp->rope_type == EL_ROPE_NEOX ? i : 2 * i;
-        int b = hp->rope_type == EL_ROPE_NEOX ? i + half : 2 * i + 1;
-        float x0 = h[a], x1 = h[b];
-        /* llama.cpp's compiled rotation fuses the first product of each */
-        h[a] = fmaf(x0, cs, -(x1 * sn));
-        h[b] = fmaf(x0, sn, x1 * cs);
-    }
+    bool neox = hp->rope_type == EL_ROPE_NEOX;
+    for (int k = 0; k < nh; k++, h += hd)
+        for (int i = 0; i < half; i++) {
+            float cs = cst[2 * i], sn = cst[2 * i + 1];
+            int a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+            float x0 = h[a], x1 = h[b];
+            /* llama.cpp's compiled rotation fuses the first product of each */
+            h[a] = fmaf(x0, cs, -(x1 * sn));
+            h[b] = fmaf(x0, sn, x1 * cs);
+        }
 }
+/* Rotate nh heads of hd floats. fmaf is a library call unless the compiler
+ * may use the FMA instruction: the x86 copy is built for it (same results,
+ * fmaf is one rounding either way). */
+static void rope_heads(float *h, int nh, int hd, const float *cst, const el_hparams *hp)
+{
+    rope_heads_body(h, nh, hd, cst, hp);
+}
+#ifdef HAVE_F16C_PATH
+static T_F16C void rope_heads_x86(float *h, int nh, int hd, const float *cst, const el_hparams *hp)
+{
+    rope_heads_body(h, nh, hd, cst, hp);
+}
+#endif
 
 /* ---- attention ----------------------------------------------------------- */
 
@@ -900,8 +925,8 @@ int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_log
                 for (int j = 0; j < kvd; j++) k[j] += bk[j], v[j] += bv[j];
             }
             const float *cst = c->rope + (size_t)i * hp->n_rot;
-            for (int h = 0; h < hp->n_head; h++) rope_head(q + (size_t)h * hd, cst, hp);
-            for (int h = 0; h < hp->n_head_kv; h++) rope_head(k + (size_t)h * hd, cst, hp);
+            c->rope_fn(q, hp->n_head, hd, cst, hp);
+            c->rope_fn(k, hp->n_head_kv, hd, cst, hp);
             size_t at = ((size_t)l * c->n_ctx + (size_t)(pos + i)) * kvd;
             if (c->kv_type == EL_TYPE_F32) {
                 memcpy((float *)c->k_cache + at, k, (size_t)kvd * sizeof(float));
