@@ -214,6 +214,10 @@ static void decode_steps(el_model *m, int steps, float *out, int n_vocab)
 static void test_fused_decode_attention(void **state)
 {
     (void)state;
+#if !defined(__x86_64__)
+    printf("# the fused decode attention kernel is x86-only (F16C): nothing to compare here\n");
+    return;
+#endif
     char *path = tu_tmp("golden-smollm2-2l.gguf");
     el_err err;
     el_synth_opts o = {.like = "smollm2-135m", .ftype = EL_FTYPE_Q8_0, .layers = 2, .seed = 3, .quiet = true};
