@@ -503,8 +503,9 @@ ALWAYS T_X16 void q6k_body(const uint8_t *g, int64_t nb, const uint8_t *act, siz
                 __m512i v = _mm512_load_si512((const void *)(g + Q6_NIB(j, h)));
                 __m512i hl = h == 0 ? _mm512_slli_epi16(hv, 4) : hv;
                 __m512i hh = h == 0 ? _mm512_slli_epi16(hv, 2) : _mm512_srli_epi16(hv, 2);
-                q[2 * h] = _mm512_or_si512(_mm512_and_si512(v, m4), _mm512_and_si512(hl, m30));
-                q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4), _mm512_and_si512(hh, m30));
+                /* (low nibble) | (high bits & 0x30) in one ternary-logic op: A | (B & C) */
+                q[2 * h] = _mm512_ternarylogic_epi32(_mm512_and_si512(v, m4), hl, m30, 0xF8);
+                q[2 * h + 1] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4), hh, m30, 0xF8);
             }
             UNROLL8 for (int c = 0; c < NC; c++)
             {
