@@ -43,4 +43,4 @@ printf '%s' "$rows" | while read -r m name lc elts ratio share; do
   printf '| %s | %s | %.2f | %.2f | %s | %s |\n' "$m" "$name" "$lc" "$elts" "$ratio" "$roof"
 done
 echo
-echo "read bandwidth (edgelm membw, $T threads, measured, best of 5 before and after): $BW and $BW2 GB/s; the roofline uses $BWMAX"
+echo "read bandwidth (edgelm membw, $T threads, arrays in huge pages, measured, best of 5 before and after): $BW and $BW2 GB/s; the roofline uses $BWMAX"

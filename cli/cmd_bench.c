@@ -88,7 +88,7 @@ static double peak_rss_mib(void)
 
 /* Read bandwidth measured in a child process, so that its arrays do not
  * count in this process's peak RSS. */
-static int measure_membw(int threads, double *gbs, el_err *err)
+static int measure_membw(int threads, double *gbs, double *huge_share, el_err *err)
 {
     int fd[2];
     if (pipe(fd)) return el_errf(err, "pipe failed");
@@ -99,19 +99,20 @@ static int measure_membw(int threads, double *gbs, el_err *err)
         el_err e;
         el_threads *tp = el_threads_new(threads, &e);
         el_membw_result mb;
-        double v = -1;
-        if (tp && el_membw(tp, (size_t)256 << 20, 3, false, &mb, &e) == 0) v = mb.read;
-        if (write(fd[1], &v, sizeof v) != (ssize_t)sizeof v) _exit(1);
+        double v[2] = {-1, -1};
+        if (tp && el_membw(tp, (size_t)256 << 20, 3, false, &mb, &e) == 0) v[0] = mb.read, v[1] = mb.huge_share;
+        if (write(fd[1], v, sizeof v) != (ssize_t)sizeof v) _exit(1);
         _exit(0);
     }
     close(fd[1]);
-    double v = -1;
-    ssize_t got = read(fd[0], &v, sizeof v);
+    double v[2] = {-1, -1};
+    ssize_t got = read(fd[0], v, sizeof v);
     close(fd[0]);
     int st;
     waitpid(pid, &st, 0);
-    if (got != (ssize_t)sizeof v || v <= 0) return el_errf(err, "the bandwidth measurement failed");
-    *gbs = v;
+    if (got != (ssize_t)sizeof v || v[0] <= 0) return el_errf(err, "the bandwidth measurement failed");
+    *gbs = v[0];
+    *huge_share = v[1];
     return 0;
 }
 
@@ -242,11 +243,14 @@ int cmd_bench(int argc, char **argv)
     bool any_gen = false;
     for (int g = 0; g < n_gens; g++) any_gen |= gens[g] > 0;
     if (any_gen && membw == 0) {
-        if (measure_membw(threads[0], &membw, &err)) {
+        double huge = -1;
+        if (measure_membw(threads[0], &membw, &huge, &err)) {
             cli_error(cmd, "membw: %s", err.msg);
             return 1;
         }
-        fprintf(stderr, "bench: read bandwidth %.1f GB/s (measured, %d threads)\n", membw, threads[0]);
+        char pages[48] = "";
+        if (huge >= 0) snprintf(pages, sizeof pages, ", %.0f%% of the arrays in huge pages", 100 * huge);
+        fprintf(stderr, "bench: read bandwidth %.1f GB/s (measured, %d threads%s)\n", membw, threads[0], pages);
     }
     bench_row *rows = calloc(MAX_LIST * MAX_LIST * MAX_LIST * 2, sizeof *rows);
     int n_rows = 0, rc = 0;
