@@ -446,7 +446,9 @@ ALWAYS T_X16 void q4k_body(const uint8_t *g, int64_t nb, const uint8_t *act, siz
             {
                 __m512i v = _mm512_load_si512((const void *)(nib + (j * 4 + h) * 64));
                 lo[h] = _mm512_and_si512(v, m4);
-                hi[h] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                /* P == 2: the high nibbles stay in place (16 x code), their
+                 * sum is shifted back once (exact: every product is a multiple of 16) */
+                hi[h] = P == 2 ? _mm512_andnot_si512(m4, v) : _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
             }
             UNROLL8 for (int c = 0; c < NC; c++)
             {
@@ -460,7 +462,7 @@ ALWAYS T_X16 void q4k_body(const uint8_t *g, int64_t nb, const uint8_t *act, siz
                     else
                         s0 = _mm512_dpbusd_epi32(s0, hi[h], bcast4(q + 8 * h + 4));
                 }
-                if (P == 2) s0 = _mm512_add_epi32(s0, s1);
+                if (P == 2) s0 = _mm512_add_epi32(s0, _mm512_srai_epi32(s1, 4));
                 tmp[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), sc, tmp[c]);
             }
         }
