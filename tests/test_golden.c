@@ -244,6 +244,56 @@ static void test_fused_decode_attention(void **state)
     free(path);
 }
 
+/* Single tokens in one pass of the pool (decode1 in forward.c) against the
+ * general path: synthetic SmolLM2 (q8_0), Llama-3.2-1B (q4_K_M mix) and
+ * Qwen2.5-0.5B (q8_0, with Q/K/V biases), 2 layers each, 2 and 3 threads,
+ * logits bit for bit. */
+static void test_decode_one_region(void **state)
+{
+    (void)state;
+    const char *like[3] = {"smollm2-135m", "llama-3.2-1b", "qwen2.5-0.5b"};
+    el_ftype ft[3] = {EL_FTYPE_Q8_0, EL_FTYPE_Q4_K_M, EL_FTYPE_Q8_0};
+    int n_models = 3;
+#if defined(__aarch64__)
+    n_models = 1;   /* under qemu, making the bigger synthetic files takes minutes */
+#endif
+    for (int mi = 0; mi < n_models; mi++) {
+        char *path = tu_tmp("golden-region.gguf");
+        el_err err;
+        el_synth_opts o = {.like = like[mi], .ftype = ft[mi], .layers = 2, .seed = 5, .quiet = true};
+        if (el_synth_write(&o, path, NULL, &err)) fail_msg("%s", err.msg);
+        el_model *m = el_model_load(path, &err);
+        if (!m) fail_msg("%s", err.msg);
+        int steps = 24, nv = el_model_hparams(m)->n_vocab;
+        for (int nth = 2; nth <= 3; nth++) {
+            float *a = malloc((size_t)steps * nv * sizeof(float)), *b = malloc((size_t)steps * nv * sizeof(float));
+            assert_non_null(a), assert_non_null(b);
+            for (int pass = 0; pass < 2; pass++) {
+                if (pass) setenv("EL_DECODE_REGION", "0", 1);
+                el_context *c = el_context_new(m, 64, nth, &err);
+                if (!c) fail_msg("%s", err.msg);
+                assert_true(el_context_one_pass_decode(c) == (pass == 0));
+                for (int i = 0; i < steps; i++) {
+                    int32_t t = (int32_t)((i * 7919 + 13) % 1000);
+                    if (el_decode(c, &t, 1, i, false, &err)) fail_msg("%s", err.msg);
+                    memcpy((pass ? b : a) + (size_t)i * nv, el_get_logits(c, -1), (size_t)nv * sizeof(float));
+                }
+                el_context_free(c);
+                unsetenv("EL_DECODE_REGION");
+            }
+            double dmax = 0;
+            for (size_t i = 0; i < (size_t)steps * nv; i++) dmax = fmax(dmax, fabs((double)a[i] - b[i]));
+            printf("# synthetic %s (2 layers, %s), %d threads, %d decode steps: one pass vs general path max |diff| %g\n",
+                   like[mi], ft[mi] == EL_FTYPE_Q4_K_M ? "q4_K_M" : "q8_0", nth, steps, dmax);
+            assert_true(dmax == 0);
+            free(a), free(b);
+        }
+        el_model_free(m);
+        remove(path);
+        free(path);
+    }
+}
+
 int main(void)
 {
     printf("# tiny-bert (encoder) and tiny-qwen2vl (vision) are other issues' sets: not run here\n");
@@ -255,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_tiny_context),
         cmocka_unit_test(test_f16_cache_long_prompt),
         cmocka_unit_test(test_fused_decode_attention),
+        cmocka_unit_test(test_decode_one_region),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

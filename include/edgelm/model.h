@@ -81,6 +81,10 @@ el_context *el_context_new_ex(el_model *m, const el_context_params *p, el_err *e
 el_context *el_context_new(el_model *m, int n_ctx, int n_threads, el_err *err);
 void el_context_free(el_context *c);
 int el_context_n_ctx(const el_context *c);
+/* True when single tokens are decoded in one pass of the thread pool (2+
+ * threads, every matrix packed; EL_DECODE_REGION=0 turns it off), false when
+ * each matrix product is its own job for the pool. */
+bool el_context_one_pass_decode(const el_context *c);
 const el_model *el_context_model(const el_context *c);
 el_threads *el_context_threads(el_context *c);
 

@@ -11,6 +11,8 @@
 #include "ops.h"
 #include "repack.h"
 
+#include <sched.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -499,6 +501,10 @@ static void rope_heads(float *h, int nh, int hd, const float *cst, const el_hpar
 static T_F16C void rope_heads_x86(float *h, int nh, int hd, const float *cst, const el_hparams *hp);
 #endif
 
+struct region;
+static struct region *region_new(el_context *c);
+static void region_free(struct region *r);
+
 /* batches of at least this many tokens use the F32 softmax of h.attend */
 #define EL_ATTN_TILE_MIN 32
 
@@ -521,6 +527,8 @@ struct el_context {
     int score_stride;
     float *logits;              /* [logit_rows][n_vocab] */
     int logit_cap, logit_first, logit_rows;
+    /* single-token decode in one pass of the pool (decode1 below), NULL when not used */
+    struct region *rg;
 };
 
 static void free_scratch(el_context *c)
@@ -614,6 +622,7 @@ el_context *el_context_new_ex(el_model *m, const el_context_params *prm, el_err 
     int64_t max_row = hp->n_ff > hp->n_embd ? hp->n_ff : hp->n_embd;
     if ((int64_t)hp->n_head * hp->head_dim > max_row) max_row = (int64_t)hp->n_head * hp->head_dim;
     if (el_ops_init(&c->ops, c->tp, max_row, err)) goto fail;
+    c->rg = region_new(c);   /* NULL: single tokens take the general path */
     return c;
 fail:
     el_context_free(c);
@@ -627,10 +636,12 @@ void el_context_free(el_context *c)
     el_threads_free(c->tp);
     free_scratch(c);
     free(c->k_cache), free(c->v_cache), free(c->scores), free(c->qh), free(c->logits);
+    region_free(c->rg);
     free(c);
 }
 
 int el_context_n_ctx(const el_context *c) { return c->n_ctx; }
+bool el_context_one_pass_decode(const el_context *c) { return c->rg != NULL; }
 const el_model *el_context_model(const el_context *c) { return c->m; }
 el_threads *el_context_threads(el_context *c) { return c->tp; }
 void el_context_reset(el_context *c) { c->n_past = 0, c->logit_rows = 0; }
@@ -888,9 +899,12 @@ static int check_batch(el_context *c, const int32_t *tokens, int n, int pos, el_
     return 0;
 }
 
+static int decode1(el_context *c, int32_t token, int pos, el_err *err);
+
 int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_logits, el_err *err)
 {
     if (check_batch(c, tokens, n, pos, err)) return -1;
+    if (n == 1 && c->rg) return decode1(c, tokens[0], pos, err);
     if (grow_scratch(c, n, err)) return -1;
     el_model *m = c->m;
     const el_hparams *hp = &m->hp;
@@ -980,5 +994,226 @@ int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_log
     matmul(c, m->output, c->xb, rows, c->logits);
     c->logit_first = first;
     c->logit_rows = rows;
+    return 0;
+}
+
+/* ---- one token in one pass of the pool -------------------------------------
+ *
+ * Decode hands the pool a job per matrix product (5 per layer), and each
+ * hand-off costs a chain of cache misses between cores: where the two cores
+ * sit far apart (round trip 0.2-0.5 us here) that cost is as large as a small
+ * product's own memory time. Here every thread runs the whole token itself:
+ * the small vector steps (norms, quantising activations, residuals, SwiGLU)
+ * are done by every thread on its own copy, products and attention heads are
+ * shared out, and a barrier marks each point where one thread's results are
+ * needed by another (6 per layer). Each number is computed by the same code
+ * on the same inputs as el_decode's general path, so the logits are the same
+ * bit for bit (tests/test_golden.c compares them). Used when there are 2+
+ * threads and every matrix is packed with one activation format per call. */
+
+typedef struct region_thread {
+    float *x, *xb, *hb;          /* own copies: residual, normed row, SwiGLU output */
+    uint8_t *act_d, *act_ff;     /* own quantised activations of length n_embd / n_ff */
+} region_thread;
+
+struct region {
+    el_context *c;
+    int nth, ncall;
+    region_thread *t;
+    _Atomic int64_t *ctr;        /* [ncall] chunk counter of each product of the token */
+    _Alignas(64) _Atomic int bar;
+    int32_t token;
+    int pos;
+};
+
+static void region_free(struct region *r)
+{
+    if (!r) return;
+    for (int i = 0; r->t && i < r->nth; i++) free(r->t[i].x), free(r->t[i].xb), free(r->t[i].hb), free(r->t[i].act_d), free(r->t[i].act_ff);
+    free(r->t);
+    free((void *)r->ctr);
+    free(r);
+}
+
+static bool same_act_format(const struct el_packed *a, const struct el_packed *b)
+{
+    return a && b && (a->type == EL_TYPE_Q8_0) == (b->type == EL_TYPE_Q8_0);
+}
+
+static struct region *region_new(el_context *c)
+{
+    const el_model *m = c->m;
+    const el_hparams *hp = &m->hp;
+    int nth = el_threads_count(c->tp);
+    const char *env = getenv("EL_DECODE_REGION");
+    if (nth < 2 || (env && !strcmp(env, "0")) || getenv("EL_DUMP")) return NULL;
+    size_t act_d = 0, act_ff = 0;
+    for (int l = 0; l < hp->n_layer; l++) {
+        const el_layer *L = &m->layers[l];
+        const struct el_packed *q = el_model_packed(m, L->wq), *k = el_model_packed(m, L->wk), *v = el_model_packed(m, L->wv);
+        const struct el_packed *o = el_model_packed(m, L->wo), *g = el_model_packed(m, L->w_gate);
+        const struct el_packed *u = el_model_packed(m, L->w_up), *dn = el_model_packed(m, L->w_down);
+        if (!q || !k || !v || !o || !g || !u || !dn || L->wq->ne[0] != hp->n_embd || L->wo->ne[0] != (int64_t)hp->n_head * hp->head_dim)
+            return NULL;
+        if (!same_act_format(q, k) || !same_act_format(q, v) || !same_act_format(g, u)) return NULL;
+        size_t a[3] = {el_packed_act_row_bytes(q), el_packed_act_row_bytes(o), el_packed_act_row_bytes(g)};
+        for (int i = 0; i < 3; i++) act_d = a[i] > act_d ? a[i] : act_d;
+        act_ff = el_packed_act_row_bytes(dn) > act_ff ? el_packed_act_row_bytes(dn) : act_ff;
+    }
+    const struct el_packed *out = el_model_packed(m, m->output);
+    if (!out || !hp->n_layer || false) return NULL;
+    act_d = el_packed_act_row_bytes(out) > act_d ? el_packed_act_row_bytes(out) : act_d;
+    struct region *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->c = c;
+    r->nth = nth;
+    r->ncall = 4 * hp->n_layer + 1;
+    r->t = calloc((size_t)nth, sizeof *r->t);
+    r->ctr = calloc((size_t)r->ncall, sizeof *r->ctr);
+    bool ok = r->t && r->ctr;
+    for (int i = 0; ok && i < nth; i++) {
+        region_thread *t = &r->t[i];
+        t->x = malloc((size_t)hp->n_embd * sizeof(float));
+        t->xb = malloc((size_t)hp->n_embd * sizeof(float));
+        t->hb = malloc((size_t)hp->n_ff * sizeof(float));
+        t->act_d = malloc(act_d);
+        t->act_ff = malloc(act_ff ? act_ff : 64);
+        ok = t->x && t->xb && t->hb && t->act_d && t->act_ff;
+    }
+    if (!ok) {
+        region_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* every thread waits here until all have arrived (k: this thread's count of barriers) */
+static void region_barrier(struct region *r, int *k)
+{
+    int target = ++*k * r->nth;
+    atomic_fetch_add_explicit(&r->bar, 1, memory_order_acq_rel);
+    for (long spin = 1; atomic_load_explicit(&r->bar, memory_order_acquire) < target; spin++) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+        if ((spin & 1023) == 0) sched_yield();   /* more threads than cores */
+    }
+}
+
+/* Y[m] = act . P[m] for count matrices read as one run of row groups, in
+ * chunks claimed from ctr (as el_matmul_packed_n shares them out). */
+static void region_product(struct region *r, const struct el_packed *const *P, float *const *Y, int count,
+                           const uint8_t *act, _Atomic int64_t *ctr)
+{
+    int64_t gs[4] = {0};
+    for (int m = 0; m < count; m++) gs[m + 1] = gs[m] + P[m]->groups;
+    int64_t total = gs[count], chunk = total / ((int64_t)r->nth * 4);
+    if (chunk < 1) chunk = 1;
+    size_t arow = el_packed_act_row_bytes(P[0]);
+    for (;;) {
+        int64_t b = atomic_fetch_add_explicit(ctr, chunk, memory_order_relaxed);
+        if (b >= total) break;
+        int64_t e = b + chunk < total ? b + chunk : total;
+        for (int m = 0; m < count; m++) {
+            int64_t lo = b > gs[m] ? b : gs[m], hi = e < gs[m + 1] ? e : gs[m + 1];
+            if (lo < hi) el_packed_kernel(P[m], lo - gs[m], hi - gs[m], act, arow, 1, Y[m], (size_t)P[m]->out);
+        }
+    }
+}
+
+/* x quantised for P, the product shared out, then wait for every thread's rows */
+static void region_step(struct region *r, const struct el_packed *const *P, float *const *Y, int count,
+                        const float *x, uint8_t *act, int *call, int *nb)
+{
+    el_packed_quantize_act(P[0], x, act);
+    region_product(r, P, Y, count, act, &r->ctr[(*call)++]);
+    region_barrier(r, nb);
+}
+
+static void region_task(void *arg, int ith, int nth)
+{
+    struct region *r = arg;
+    el_context *c = r->c;
+    el_model *m = c->m;
+    const el_hparams *hp = &m->hp;
+    region_thread *t = &r->t[ith];
+    int d = hp->n_embd, hd = hp->head_dim, kvd = hp->n_head_kv * hd, ff = hp->n_ff, pos = r->pos;
+    int nb = 0, call = 0;
+    const float *cst = c->rope;
+    /* the rows of the heads and KV heads this thread rotates and attends */
+    int h0 = hp->n_head * ith / nth, h1 = hp->n_head * (ith + 1) / nth;
+    int k0 = hp->n_head_kv * ith / nth, k1 = hp->n_head_kv * (ith + 1) / nth;
+
+    const struct el_packed *pemb = el_model_packed(m, m->tok_embd);
+    if (pemb) el_packed_get_row(pemb, r->token, t->x);
+    else el_dequantize_row(m->tok_embd->type, (const uint8_t *)m->tok_embd->data + (size_t)r->token * el_row_size(m->tok_embd->type, d), t->x, d);
+    for (int l = 0; l < hp->n_layer; l++) {
+        const el_layer *L = &m->layers[l];
+        const struct el_packed *P3[3] = {el_model_packed(m, L->wq), el_model_packed(m, L->wk), el_model_packed(m, L->wv)};
+        rmsnorm(t->xb, t->x, L->attn_norm->data, d, hp->rms_eps);
+        region_step(r, P3, (float *const[]){c->q, c->k, c->v}, 3, t->xb, t->act_d, &call, &nb);
+        /* this thread's query heads and KV heads: biases, RoPE, the cache */
+        if (L->bq) {
+            const float *bq = L->bq->data, *bk = L->bk->data, *bv = L->bv->data;
+            for (int j = h0 * hd; j < h1 * hd; j++) c->q[j] += bq[j];
+            for (int j = k0 * hd; j < k1 * hd; j++) c->k[j] += bk[j], c->v[j] += bv[j];
+        }
+        c->rope_fn(c->q + (size_t)h0 * hd, h1 - h0, hd, cst, hp);
+        c->rope_fn(c->k + (size_t)k0 * hd, k1 - k0, hd, cst, hp);
+        size_t at = ((size_t)l * c->n_ctx + (size_t)pos) * kvd + (size_t)k0 * hd, nk = (size_t)(k1 - k0) * hd;
+        if (c->kv_type == EL_TYPE_F32) {
+            memcpy((float *)c->k_cache + at, c->k + (size_t)k0 * hd, nk * sizeof(float));
+            memcpy((float *)c->v_cache + at, c->v + (size_t)k0 * hd, nk * sizeof(float));
+        } else if (nk) {
+            c->h.store((uint16_t *)c->k_cache + at, c->k + (size_t)k0 * hd, (int)nk);
+            c->h.store((uint16_t *)c->v_cache + at, c->v + (size_t)k0 * hd, (int)nk);
+        }
+        region_barrier(r, &nb);
+        attn_job aj = {c, l, 1, pos};
+        if (h1 > h0) attention_items(&aj, h0, h1, ith);
+        region_barrier(r, &nb);
+        const struct el_packed *Po = el_model_packed(m, L->wo);
+        region_step(r, &Po, (float *const[]){c->xb}, 1, c->att, t->act_d, &call, &nb);
+        for (int i = 0; i < d; i++) t->x[i] += c->xb[i];
+        rmsnorm(t->xb, t->x, L->ffn_norm->data, d, hp->rms_eps);
+        const struct el_packed *P2[2] = {el_model_packed(m, L->w_gate), el_model_packed(m, L->w_up)};
+        region_step(r, P2, (float *const[]){c->hb, c->hb2}, 2, t->xb, t->act_d, &call, &nb);
+        memcpy(t->hb, c->hb, (size_t)ff * sizeof(float));
+        swiglu_rows(t->hb, c->hb2, 1, ff);
+        const struct el_packed *Pd = el_model_packed(m, L->w_down);
+        /* c->xb is free again: every thread has added the output product to its x */
+        region_step(r, &Pd, (float *const[]){c->xb}, 1, t->hb, t->act_ff, &call, &nb);
+        for (int i = 0; i < d; i++) t->x[i] += c->xb[i];
+    }
+    rmsnorm(t->xb, t->x, m->output_norm->data, d, hp->rms_eps);
+    const struct el_packed *Ph = el_model_packed(m, m->output);
+    el_packed_quantize_act(Ph, t->xb, t->act_d);
+    region_product(r, &Ph, (float *const[]){c->logits}, 1, t->act_d, &r->ctr[call++]);
+    if (ith == 0) memcpy(c->x, t->x, (size_t)d * sizeof(float));
+}
+
+static int decode1(el_context *c, int32_t token, int pos, el_err *err)
+{
+    if (grow_scratch(c, 1, err)) return -1;
+    const el_hparams *hp = &c->m->hp;
+    if (c->logit_cap < 1) {
+        uint64_t bytes = (uint64_t)hp->n_vocab * sizeof(float);
+        if (el_mem_check(bytes, "the logits", err)) return -1;
+        free(c->logits);
+        c->logits = malloc((size_t)bytes);
+        c->logit_cap = c->logits ? 1 : 0;
+        if (!c->logits) return el_errf(err, "out of memory for %d rows of logits", 1);
+    }
+    const float *ffac = c->m->rope_freqs ? (const float *)c->m->rope_freqs->data : NULL;
+    rope_table(c->rope, pos, hp, ffac);
+    struct region *r = c->rg;
+    for (int i = 0; i < r->ncall; i++) atomic_store_explicit(&r->ctr[i], 0, memory_order_relaxed);
+    atomic_store(&r->bar, 0);
+    r->token = token;
+    r->pos = pos;
+    el_threads_run(c->tp, region_task, r);
+    c->n_past = pos + 1;
+    c->logit_first = 0;
+    c->logit_rows = 1;
     return 0;
 }
