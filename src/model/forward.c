@@ -901,6 +901,19 @@ static int check_batch(el_context *c, const int32_t *tokens, int n, int pos, el_
 
 static int decode1(el_context *c, int32_t token, int pos, el_err *err);
 
+/* room for `rows` rows of logits */
+static int grow_logits(el_context *c, int rows, el_err *err)
+{
+    if (rows <= c->logit_cap) return 0;
+    uint64_t bytes = (uint64_t)rows * (uint64_t)c->m->hp.n_vocab * sizeof(float);
+    if (el_mem_check(bytes, "the logits", err)) return -1;
+    free(c->logits);
+    c->logits = malloc((size_t)bytes);
+    c->logit_cap = c->logits ? rows : 0;
+    if (!c->logits) return el_errf(err, "out of memory for %d rows of logits", rows);
+    return 0;
+}
+
 int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_logits, el_err *err)
 {
     if (check_batch(c, tokens, n, pos, err)) return -1;
@@ -981,14 +994,7 @@ int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_log
     c->n_past = pos + n;
 
     /* logits for the rows asked for */
-    if (rows > c->logit_cap) {
-        uint64_t bytes = (uint64_t)rows * (uint64_t)hp->n_vocab * sizeof(float);
-        if (el_mem_check(bytes, "the logits", err)) return -1;
-        free(c->logits);
-        c->logits = malloc((size_t)bytes);
-        c->logit_cap = c->logits ? rows : 0;
-        if (!c->logits) return el_errf(err, "out of memory for %d rows of logits", rows);
-    }
+    if (grow_logits(c, rows, err)) return -1;
     for (int i = first; i < n; i++)
         rmsnorm(c->xb + (size_t)(i - first) * d, c->x + (size_t)i * d, m->output_norm->data, d, hp->rms_eps);
     matmul(c, m->output, c->xb, rows, c->logits);
@@ -1061,7 +1067,7 @@ static struct region *region_new(el_context *c)
         act_ff = el_packed_act_row_bytes(dn) > act_ff ? el_packed_act_row_bytes(dn) : act_ff;
     }
     const struct el_packed *out = el_model_packed(m, m->output);
-    if (!out || !hp->n_layer || false) return NULL;
+    if (!out || !hp->n_layer) return NULL;
     act_d = el_packed_act_row_bytes(out) > act_d ? el_packed_act_row_bytes(out) : act_d;
     struct region *r = calloc(1, sizeof *r);
     if (!r) return NULL;
@@ -1196,14 +1202,7 @@ static int decode1(el_context *c, int32_t token, int pos, el_err *err)
 {
     if (grow_scratch(c, 1, err)) return -1;
     const el_hparams *hp = &c->m->hp;
-    if (c->logit_cap < 1) {
-        uint64_t bytes = (uint64_t)hp->n_vocab * sizeof(float);
-        if (el_mem_check(bytes, "the logits", err)) return -1;
-        free(c->logits);
-        c->logits = malloc((size_t)bytes);
-        c->logit_cap = c->logits ? 1 : 0;
-        if (!c->logits) return el_errf(err, "out of memory for %d rows of logits", 1);
-    }
+    if (grow_logits(c, 1, err)) return -1;
     const float *ffac = c->m->rope_freqs ? (const float *)c->m->rope_freqs->data : NULL;
     rope_table(c->rope, pos, hp, ffac);
     struct region *r = c->rg;
