@@ -195,13 +195,16 @@ static void test_tiny_context(void **state)
     free(path);
 }
 
-/* The fused decode attention (F16 accumulator in registers, head size 64 as
- * SmolLM2's) against the step-by-step loop it replaces: 48 single-token
- * decode steps on a 2-layer synthetic SmolLM2, logits bit for bit. */
-static void decode_steps(el_model *m, int steps, float *out, int n_vocab)
+/* The fused decode attention kernels (F16 accumulator in registers; head
+ * size 64 as SmolLM2's and Llama-3.2-1B's) against the step-by-step loop they
+ * replace: single-token decode steps, logits bit for bit. Three ways: query
+ * heads of one KV head together (flashg, on AVX-512: groups of 1-3 heads on
+ * SmolLM2 where 9 heads split over 2 threads, of 4 on Llama-3.2-1B), one head
+ * at a time (EL_ATTN_FUSED=1) and the step-by-step loop (EL_ATTN_FUSED=0). */
+static void decode_steps(el_model *m, int steps, int nth, float *out, int n_vocab)
 {
     el_err err;
-    el_context *c = el_context_new(m, 64, 2, &err);
+    el_context *c = el_context_new(m, 64, nth, &err);
     if (!c) fail_msg("%s", err.msg);
     for (int i = 0; i < steps; i++) {
         int32_t t = (int32_t)((i * 7919 + 13) % 1000);
@@ -215,33 +218,44 @@ static void test_fused_decode_attention(void **state)
 {
     (void)state;
 #if !defined(__x86_64__)
-    printf("# the fused decode attention kernel is x86-only (F16C): nothing to compare here\n");
+    printf("# the fused decode attention kernels are x86-only (F16C, AVX-512): nothing to compare here\n");
     return;
 #endif
-    char *path = tu_tmp("golden-smollm2-2l.gguf");
-    el_err err;
-    el_synth_opts o = {.like = "smollm2-135m", .ftype = EL_FTYPE_Q8_0, .layers = 2, .seed = 3, .quiet = true};
-    if (el_synth_write(&o, path, NULL, &err)) fail_msg("%s", err.msg);
-    el_model *m = el_model_load(path, &err);
-    if (!m) fail_msg("%s", err.msg);
-    const el_hparams *hp = el_model_hparams(m);
-    assert_int_equal(hp->head_dim, 64);
-    int steps = 48, nv = hp->n_vocab;
-    float *a = malloc((size_t)steps * nv * sizeof(float)), *b = malloc((size_t)steps * nv * sizeof(float));
-    assert_non_null(a), assert_non_null(b);
-    unsetenv("EL_ATTN_FUSED");
-    decode_steps(m, steps, a, nv);
-    setenv("EL_ATTN_FUSED", "0", 1);
-    decode_steps(m, steps, b, nv);
-    unsetenv("EL_ATTN_FUSED");
-    double dmax = 0;
-    for (size_t i = 0; i < (size_t)steps * nv; i++) dmax = fmax(dmax, fabs((double)a[i] - b[i]));
-    printf("# synthetic SmolLM2 (2 layers), %d decode steps: fused vs step-by-step attention max |diff| %g\n", steps, dmax);
-    assert_true(dmax == 0);
-    free(a), free(b);
-    el_model_free(m);
-    remove(path);
-    free(path);
+    const char *like[2] = {"smollm2-135m", "llama-3.2-1b"};
+    int layers[2] = {2, 1};
+    for (int mi = 0; mi < 2; mi++) {
+        char *path = tu_tmp("golden-fused-attn.gguf");
+        el_err err;
+        el_synth_opts o = {.like = like[mi], .ftype = EL_FTYPE_Q8_0, .layers = layers[mi], .seed = 3, .quiet = true};
+        if (el_synth_write(&o, path, NULL, &err)) fail_msg("%s", err.msg);
+        el_model *m = el_model_load(path, &err);
+        if (!m) fail_msg("%s", err.msg);
+        const el_hparams *hp = el_model_hparams(m);
+        assert_int_equal(hp->head_dim, 64);
+        int steps = 48, nv = hp->n_vocab;
+        float *r[3];
+        for (int k = 0; k < 3; k++) assert_non_null(r[k] = malloc((size_t)steps * nv * sizeof(float)));
+        for (int nth = 1; nth <= 2; nth++) {
+            const char *mode[3] = {NULL, "1", "0"};
+            for (int k = 0; k < 3; k++) {
+                if (mode[k]) setenv("EL_ATTN_FUSED", mode[k], 1);
+                decode_steps(m, steps, nth, r[k], nv);
+                unsetenv("EL_ATTN_FUSED");
+            }
+            double d1 = 0, d2 = 0;
+            for (size_t i = 0; i < (size_t)steps * nv; i++) {
+                d1 = fmax(d1, fabs((double)r[0][i] - r[2][i]));
+                d2 = fmax(d2, fabs((double)r[1][i] - r[2][i]));
+            }
+            printf("# synthetic %s (%d layers), %d thread(s), %d decode steps, max |diff| against the step-by-step "
+                   "attention: heads grouped %g, one head at a time %g\n", like[mi], layers[mi], nth, steps, d1, d2);
+            assert_true(d1 == 0 && d2 == 0);
+        }
+        for (int k = 0; k < 3; k++) free(r[k]);
+        el_model_free(m);
+        remove(path);
+        free(path);
+    }
 }
 
 /* Single tokens in one pass of the pool (decode1 in forward.c) against the

@@ -9,6 +9,7 @@
 #include "model_int.h"
 #include "fdot.h"
 #include "ops.h"
+#include "vexpf.h"
 #include "repack.h"
 
 #include <sched.h>
@@ -80,15 +81,17 @@ static inline __attribute__((always_inline)) T_F16C float hsum8_f16c(__m256 acc)
     return _mm_cvtss_f32(x);
 }
 
-static T_F16C float dot_f32_f16_x86(const float *q, const uint16_t *k, int n)
+static inline __attribute__((always_inline)) T_F16C float dot_f32_f16_body(const float *q, const uint16_t *k, int n)
 {
     __m256 acc = _mm256_setzero_ps();
+    _Pragma("GCC unroll 16")
     for (int d = 0; d < n; d += 8)
         acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + d))), acc);
-    __m128 x = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-    x = _mm_add_ss(x, _mm_movehdup_ps(x));
-    return _mm_cvtss_f32(x);
+    return hsum8_f16c(acc);
+}
+static T_F16C float dot_f32_f16_x86(const float *q, const uint16_t *k, int n)
+{
+    return dot_f32_f16_body(q, k, n);
 }
 /* dot_f32_f16's arithmetic: exact float products, summed in double in order */
 static T_F16C float dot_f32_f16_dsum_x86(const float *q, const uint16_t *k, int n)
@@ -180,36 +183,52 @@ static T_F16C void attend_f16_x86(const float *q, const uint16_t *k, const uint1
  * loop in attention_items, bit for bit): q (rounded to F16) . every key, then
  * the running softmax with the V sum kept in F16. Here the F16 accumulator
  * lives in registers as floats that are rounded through F16 after every
- * step (vcvtps2ph + vcvtph2ps), not in memory. HD: 64 or 128. */
+ * step (vcvtps2ph + vcvtph2ps), not in memory. The running maximum and both
+ * factors of every step (ms: rescale the sum, vs: weight of this value) are
+ * worked out in a pass of their own before the V sum: the same expf calls on
+ * the same arguments, but independent of each other, so they overlap instead
+ * of each one stalling the V sum. qk: 2 np floats of scratch. HD: 64 or 128. */
 static inline __attribute__((always_inline)) T_F16C void flash1_body(const float *q, const uint16_t *k,
                                                                      const uint16_t *v, size_t stride, int np,
                                                                      float scale, float *qk, float *o, const int HD)
 {
-    for (int t = 0; t < np; t++) qk[t] = dot_f32_f16_x86(q, k + (size_t)t * stride, HD) * scale;
+    float *ms = qk + np;
+    for (int t = 0; t < np; t++) qk[t] = dot_f32_f16_body(q, k + (size_t)t * stride, HD) * scale;
+    float M = -INFINITY;
+    for (int t = 0; t < np; t++) {
+        float s = qk[t];
+        if (s > M) {
+            ms[t] = expf(M - s);
+            qk[t] = 1.0f;
+            M = s;
+        } else {
+            ms[t] = 1.0f;
+            qk[t] = expf(s - M);
+        }
+    }
     __m256 acc[16];
+    _Pragma("GCC unroll 16")
     for (int d = 0; d < HD / 8; d++) acc[d] = _mm256_setzero_ps();
-    float S = 0, M = -INFINITY;
+    float S = 0;
     for (int t = 0; t < np; t++) {
         const uint16_t *vt = v + (size_t)t * stride;
-        float s = qk[t], ms = 1.0f, vs = 1.0f;
-        if (s > M) {
-            float Mold = M;
-            M = s;
-            ms = expf(Mold - M);
-            __m256 m = _mm256_set1_ps(ms);
+        /* a rescale by exactly 1 leaves an F16 value as it is: skipped */
+        if (ms[t] != 1.0f) {
+            __m256 m = _mm256_set1_ps(ms[t]);
+            _Pragma("GCC unroll 16")
             for (int d = 0; d < HD / 8; d++)
                 acc[d] = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_mul_ps(acc[d], m), _MM_FROUND_TO_NEAREST_INT));
-        } else {
-            vs = expf(s - M);
         }
-        __m256 w = _mm256_set1_ps(vs);
+        __m256 w = _mm256_set1_ps(qk[t]);
+        _Pragma("GCC unroll 16")
         for (int d = 0; d < HD / 8; d++) {
             __m256 b = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vt + 8 * d)));
             acc[d] = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_fmadd_ps(b, w, acc[d]), _MM_FROUND_TO_NEAREST_INT));
         }
-        S = fmaf(S, ms, vs);
+        S = fmaf(S, ms[t], qk[t]);
     }
     __m256 inv = _mm256_set1_ps(1.0f / S);
+    _Pragma("GCC unroll 16")
     for (int d = 0; d < HD / 8; d++) _mm256_storeu_ps(o + 8 * d, _mm256_mul_ps(acc[d], inv));
 }
 static T_F16C void flash1_64_x86(const float *q, const uint16_t *k, const uint16_t *v, size_t stride, int np,
@@ -223,6 +242,103 @@ static T_F16C void flash1_128_x86(const float *q, const uint16_t *k, const uint1
     flash1_body(q, k, v, stride, np, scale, qk, o, 128);
 }
 #define HAVE_F16C_PATH 1
+/* Several query heads of one KV head at once (grouped-query attention): the
+ * V sum of every head is a chain of dependent F16 roundings per step, so one
+ * head leaves the vector units waiting; G heads interleaved share each value
+ * row and fill them. Per head the numbers are flash1_body's exactly (16
+ * lanes of the same element-wise operations; the same dot, expf and fmaf).
+ * sc: G x 2 np floats of scratch. HD 64: G <= 4, HD 128: G <= 2. */
+#define T_AVX512F __attribute__((target("avx512f,avx2,fma,f16c")))
+static inline __attribute__((always_inline)) T_AVX512F void flashg_body(const float *const *q, const uint16_t *k,
+                                                                        const uint16_t *v, size_t stride, int np,
+                                                                        float scale, float *sc, float *const *o,
+                                                                        const int HD, const int G)
+{
+    /* q.k: each key converted once for the G heads; per head the FMA chain
+     * and horizontal sum of dot_f32_f16_body */
+    for (int t = 0; t < np; t++) {
+        __m256 kk[16];
+        const uint16_t *kt = k + (size_t)t * stride;
+        _Pragma("GCC unroll 16")
+        for (int d = 0; d < HD / 8; d++) kk[d] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kt + 8 * d)));
+        _Pragma("GCC unroll 4")
+        for (int g = 0; g < G; g++) {
+            __m256 a = _mm256_setzero_ps();
+            _Pragma("GCC unroll 16")
+            for (int d = 0; d < HD / 8; d++) a = _mm256_fmadd_ps(_mm256_loadu_ps(q[g] + 8 * d), kk[d], a);
+            sc[2 * (size_t)np * g + t] = hsum8_f16c(a) * scale;
+        }
+    }
+    /* the argument of each step's expf (ms when the key raises the running
+     * maximum, else vs), then all of them at once: el_vexpf is the library's
+     * expf bit for bit */
+    for (int g = 0; g < G; g++) {
+        const float *qk = sc + 2 * (size_t)np * g;
+        float *e = (float *)qk + np, M = -INFINITY;
+        for (int t = 0; t < np; t++) {
+            float s = qk[t];
+            if (s > M) {
+                e[t] = M - s;
+                M = s;
+            } else {
+                e[t] = s - M;
+            }
+        }
+        el_vexpf(e, e, np);
+    }
+    __m512 acc[4][8];
+    float S[4], M[4];
+    for (int g = 0; g < G; g++) {
+        S[g] = 0, M[g] = -INFINITY;
+        _Pragma("GCC unroll 16")
+        for (int d = 0; d < HD / 16; d++) acc[g][d] = _mm512_setzero_ps();
+    }
+    for (int t = 0; t < np; t++) {
+        const uint16_t *vt = v + (size_t)t * stride;
+        __m512 b[8];
+        _Pragma("GCC unroll 16")
+        for (int d = 0; d < HD / 16; d++) b[d] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(vt + 16 * d)));
+        _Pragma("GCC unroll 4")
+        for (int g = 0; g < G; g++) {
+            const float *qk = sc + 2 * (size_t)np * g, *e = qk + np;
+            float ms = 1.0f, vs = 1.0f;
+            if (qk[t] > M[g]) ms = e[t], M[g] = qk[t];
+            else vs = e[t];
+            if (ms != 1.0f) {
+                __m512 m = _mm512_set1_ps(ms);
+                _Pragma("GCC unroll 16")
+                for (int d = 0; d < HD / 16; d++)
+                    acc[g][d] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_mul_ps(acc[g][d], m), _MM_FROUND_TO_NEAREST_INT));
+            }
+            __m512 w = _mm512_set1_ps(vs);
+            _Pragma("GCC unroll 16")
+            for (int d = 0; d < HD / 16; d++)
+                acc[g][d] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_fmadd_ps(b[d], w, acc[g][d]), _MM_FROUND_TO_NEAREST_INT));
+            S[g] = fmaf(S[g], ms, vs);
+        }
+    }
+    for (int g = 0; g < G; g++) {
+        __m512 inv = _mm512_set1_ps(1.0f / S[g]);
+        _Pragma("GCC unroll 16")
+        for (int d = 0; d < HD / 16; d++) _mm512_storeu_ps(o[g] + 16 * d, _mm512_mul_ps(acc[g][d], inv));
+    }
+}
+static T_AVX512F void flashg_64_x86(const float *const *q, const uint16_t *k, const uint16_t *v, size_t stride, int np,
+                                    float scale, float *sc, float *const *o, int G)
+{
+    switch (G) {
+    case 4: flashg_body(q, k, v, stride, np, scale, sc, o, 64, 4); break;
+    case 3: flashg_body(q, k, v, stride, np, scale, sc, o, 64, 3); break;
+    case 2: flashg_body(q, k, v, stride, np, scale, sc, o, 64, 2); break;
+    default: flashg_body(q, k, v, stride, np, scale, sc, o, 64, 1); break;
+    }
+}
+static T_AVX512F void flashg_128_x86(const float *const *q, const uint16_t *k, const uint16_t *v, size_t stride, int np,
+                                     float scale, float *sc, float *const *o, int G)
+{
+    if (G == 2) flashg_body(q, k, v, stride, np, scale, sc, o, 128, 2);
+    else flashg_body(q, k, v, stride, np, scale, sc, o, 128, 1);
+}
 #endif
 
 typedef struct f16_ops {
@@ -237,6 +353,10 @@ typedef struct f16_ops {
     /* one query row, flash-attention numerics (NULL: the loop in attention_items) */
     void (*flash1)(const float *q, const uint16_t *k, const uint16_t *v, size_t stride, int np, float scale,
                    float *qk, float *o);
+    /* flash1 for G <= gmax query heads of one KV head at once (NULL: none) */
+    void (*flashg)(const float *const *q, const uint16_t *k, const uint16_t *v, size_t stride, int np, float scale,
+                   float *sc, float *const *o, int G);
+    int gmax;
 } f16_ops;
 
 /* Vector paths for heads that are multiples of 8. scale / mad / round / store
@@ -246,7 +366,7 @@ typedef struct f16_ops {
  * llama.cpp on tiny models. */
 static f16_ops pick_f16_ops(int head_dim)
 {
-    f16_ops o = {NULL, dot_f32_f16, scale_f16, mad_f16, round_f16, store_f16, NULL};
+    f16_ops o = {NULL, dot_f32_f16, scale_f16, mad_f16, round_f16, store_f16, NULL, NULL, 0};
     // the batched F32 path for the same head sizes on every architecture
     if (head_dim >= 16 && head_dim % 8 == 0) o.attend = attend_f16;
 #ifdef HAVE_F16C_PATH
@@ -254,12 +374,18 @@ static f16_ops pick_f16_ops(int head_dim)
     if (f->avx2 && f->fma && f->f16c && head_dim % 8 == 0 && !getenv("EL_KERNELS_SCALAR_ATTN")) {
         if (head_dim >= 16)
             o = (f16_ops){attend_f16_x86, dot_f32_f16_x86, scale_f16_x86, mad_f16_x86, round_f16_x86, store_f16_x86,
-                          head_dim == 64 ? flash1_64_x86 : head_dim == 128 ? flash1_128_x86 : NULL};
+                          head_dim == 64 ? flash1_64_x86 : head_dim == 128 ? flash1_128_x86 : NULL, NULL, 0};
         else
-            o = (f16_ops){NULL, dot_f32_f16_dsum_x86, scale_f16_x86, mad_f16_x86, round_f16_x86, store_f16_x86, NULL};
-        /* EL_ATTN_FUSED=0: the step-by-step loop (the fused kernel's test compares them) */
+            o = (f16_ops){NULL, dot_f32_f16_dsum_x86, scale_f16_x86, mad_f16_x86, round_f16_x86, store_f16_x86, NULL, NULL, 0};
+        if (f->avx512f && (head_dim == 64 || head_dim == 128)) {
+            o.flashg = head_dim == 64 ? flashg_64_x86 : flashg_128_x86;
+            o.gmax = head_dim == 64 ? 4 : 2;
+        }
+        /* EL_ATTN_FUSED=0: the step-by-step loop (the fused kernels' test compares them);
+         * EL_ATTN_FUSED=1: one head at a time (flash1) */
         const char *fz = getenv("EL_ATTN_FUSED");
         if (fz && !strcmp(fz, "0")) o.flash1 = NULL;
+        if (fz && (!strcmp(fz, "0") || !strcmp(fz, "1"))) o.flashg = NULL;
     }
 #else
     (void)head_dim;
@@ -507,6 +633,7 @@ static void region_free(struct region *r);
 
 /* batches of at least this many tokens use the F32 softmax of h.attend */
 #define EL_ATTN_TILE_MIN 32
+#define EL_FLASH_GMAX 4   /* most query heads attended at once (f16_ops.flashg) */
 
 struct el_context {
     el_model *m;
@@ -518,7 +645,7 @@ struct el_context {
     f16_ops h;                  /* half-precision helpers for this head size */
     void (*rope_fn)(float *h, int nh, int hd, const float *cst, const el_hparams *hp);
     void *k_cache, *v_cache;    /* [n_layer][n_ctx][kv_dim] of kv_type */
-    float *qh;                  /* [n_threads][head_dim]: the query rounded to F16 */
+    float *qh;                  /* [n_threads][EL_FLASH_GMAX * head_dim]: queries rounded to F16 */
     /* batch scratch, grown on demand to `cap` rows */
     int cap;
     float *x, *xb, *q, *k, *v, *att, *hb, *hb2;
@@ -612,9 +739,9 @@ el_context *el_context_new_ex(el_model *m, const el_context_params *prm, el_err 
     c->k_cache = malloc(kv_bytes / 2);
     c->v_cache = malloc(kv_bytes / 2);
     /* per thread: n_ctx scores, which the flash path reuses as head_dim halves */
-    c->score_stride = n_ctx + hp->head_dim;   /* scores, or an F16 accumulator and the scores after it */
+    c->score_stride = 2 * EL_FLASH_GMAX * n_ctx + hp->head_dim;   /* scores (the fused kernels': 2 per key and head), or an F16 accumulator and the scores after it */
     c->scores = malloc((size_t)el_threads_count(c->tp) * (size_t)c->score_stride * sizeof(float));
-    c->qh = malloc((size_t)el_threads_count(c->tp) * (size_t)hp->head_dim * sizeof(float));
+    c->qh = malloc((size_t)el_threads_count(c->tp) * EL_FLASH_GMAX * (size_t)hp->head_dim * sizeof(float));
     if (!c->k_cache || !c->v_cache || !c->scores || !c->qh) {
         el_errf(err, "out of memory for %s (%.1f MiB)", what, (double)kv_bytes / (1 << 20));
         goto fail;
@@ -772,7 +899,7 @@ static void attention_items(void *arg, int64_t b, int64_t e, int ith)
     const float *kc = (const float *)c->k_cache + layer_off, *vc = (const float *)c->v_cache + layer_off;
     const uint16_t *kh = (const uint16_t *)c->k_cache + layer_off, *vh = (const uint16_t *)c->v_cache + layer_off;
     float *sc = c->scores + (size_t)ith * c->score_stride;
-    float *qbuf = c->qh + (size_t)ith * hd;
+    float *qbuf = c->qh + (size_t)ith * hd * EL_FLASH_GMAX;
     for (int64_t item = b; item < e; item++) {
         int i = (int)(item / hp->n_head), h = (int)(item % hp->n_head), kvh = h / group;
         int p = j->pos + i;
@@ -786,6 +913,23 @@ static void attention_items(void *arg, int64_t b, int64_t e, int ith)
         if (f16 && c->flash && c->h.attend && j->n >= EL_ATTN_TILE_MIN) {
             c->h.attend(c->q + (size_t)i * qd + (size_t)h * hd, kh + (size_t)kvh * hd, vh + (size_t)kvh * hd,
                         (size_t)kvd, p + 1, hd, scale, sc, o);
+            continue;
+        }
+        if (f16 && c->flash && c->h.flashg && j->n < EL_ATTN_TILE_MIN) {
+            /* this head and the next ones of the same KV head in [b, e) */
+            int G = 1;
+            while (G < c->h.gmax && item + G < e && (item + G) / hp->n_head == i && (int)((item + G) % hp->n_head) / group == kvh) G++;
+            const float *qg[EL_FLASH_GMAX];
+            float *og[EL_FLASH_GMAX];
+            for (int g = 0; g < G; g++) {
+                float *qb = qbuf + (size_t)g * hd;
+                memcpy(qb, c->q + (size_t)i * qd + (size_t)(h + g) * hd, (size_t)hd * sizeof(float));
+                c->h.round(qb, hd);
+                qg[g] = qb;
+                og[g] = c->att + (size_t)i * qd + (size_t)(h + g) * hd;
+            }
+            c->h.flashg(qg, kh + (size_t)kvh * hd, vh + (size_t)kvh * hd, (size_t)kvd, p + 1, scale, sc, og, G);
+            item += G - 1;
             continue;
         }
         if (f16 && c->flash && c->h.flash1) {
@@ -1026,7 +1170,9 @@ struct region {
     el_context *c;
     int nth, ncall;
     region_thread *t;
-    _Atomic int64_t *ctr;        /* [ncall] chunk counter of each product of the token */
+    /* [ncall][nth] groups claimed so far of each thread's share of each
+     * product of the token, one cache line each (see region_product) */
+    struct region_ctr { _Alignas(64) _Atomic int64_t n; } *ctr;
     _Alignas(64) _Atomic int bar;
     int32_t token;
     int pos;
@@ -1037,7 +1183,7 @@ static void region_free(struct region *r)
     if (!r) return;
     for (int i = 0; r->t && i < r->nth; i++) free(r->t[i].x), free(r->t[i].xb), free(r->t[i].hb), free(r->t[i].act_d), free(r->t[i].act_ff);
     free(r->t);
-    free((void *)r->ctr);
+    free(r->ctr);
     free(r);
 }
 
@@ -1075,7 +1221,7 @@ static struct region *region_new(el_context *c)
     r->nth = nth;
     r->ncall = 4 * hp->n_layer + 1;
     r->t = calloc((size_t)nth, sizeof *r->t);
-    r->ctr = calloc((size_t)r->ncall, sizeof *r->ctr);
+    r->ctr = aligned_alloc(64, (size_t)r->ncall * (size_t)nth * sizeof *r->ctr);
     bool ok = r->t && r->ctr;
     for (int i = 0; ok && i < nth; i++) {
         region_thread *t = &r->t[i];
@@ -1106,33 +1252,46 @@ static void region_barrier(struct region *r, int *k)
     }
 }
 
-/* Y[m] = act . P[m] for count matrices read as one run of row groups, in
- * chunks claimed from ctr (as el_matmul_packed_n shares them out). */
+/* Y[m] = act . P[m] for count matrices read as one run of row groups.
+ * Every thread owns an equal share of the groups, the same every token, and
+ * reads it front to back in 4 chunks claimed from its own counter (a cache
+ * line no other thread touches while all keep pace); a thread done with its
+ * share claims chunks left in the others'. Shared counters, claimed chunk by
+ * chunk by every thread, cost a cache-line hand-over between cores per chunk
+ * and cut each thread's reading into pieces: 5-10% of a decode step here.
+ * Stealing keeps cores of unequal speed (or more threads than cores) from
+ * waiting on the slowest. */
 static void region_product(struct region *r, const struct el_packed *const *P, float *const *Y, int count,
-                           const uint8_t *act, _Atomic int64_t *ctr)
+                           const uint8_t *act, int call, int ith)
 {
     int64_t gs[4] = {0};
     for (int m = 0; m < count; m++) gs[m + 1] = gs[m] + P[m]->groups;
-    int64_t total = gs[count], chunk = total / ((int64_t)r->nth * 4);
-    if (chunk < 1) chunk = 1;
+    int64_t total = gs[count];
+    int nth = r->nth;
     size_t arow = el_packed_act_row_bytes(P[0]);
-    for (;;) {
-        int64_t b = atomic_fetch_add_explicit(ctr, chunk, memory_order_relaxed);
-        if (b >= total) break;
-        int64_t e = b + chunk < total ? b + chunk : total;
-        for (int m = 0; m < count; m++) {
-            int64_t lo = b > gs[m] ? b : gs[m], hi = e < gs[m + 1] ? e : gs[m + 1];
-            if (lo < hi) el_packed_kernel(P[m], lo - gs[m], hi - gs[m], act, arow, 1, Y[m], (size_t)P[m]->out);
+    for (int v = 0; v < nth; v++) {
+        int owner = (ith + v) % nth;
+        int64_t b0 = total * owner / nth, e0 = total * (owner + 1) / nth, chunk = (e0 - b0 + 3) / 4;
+        _Atomic int64_t *ctr = &r->ctr[(size_t)call * nth + owner].n;
+        if (chunk < 1) continue;
+        for (;;) {
+            int64_t b = b0 + atomic_fetch_add_explicit(ctr, chunk, memory_order_relaxed);
+            if (b >= e0) break;
+            int64_t e = b + chunk < e0 ? b + chunk : e0;
+            for (int m = 0; m < count; m++) {
+                int64_t lo = b > gs[m] ? b : gs[m], hi = e < gs[m + 1] ? e : gs[m + 1];
+                if (lo < hi) el_packed_kernel(P[m], lo - gs[m], hi - gs[m], act, arow, 1, Y[m], (size_t)P[m]->out);
+            }
         }
     }
 }
 
 /* x quantised for P, the product shared out, then wait for every thread's rows */
 static void region_step(struct region *r, const struct el_packed *const *P, float *const *Y, int count,
-                        const float *x, uint8_t *act, int *call, int *nb)
+                        const float *x, uint8_t *act, int ith, int *call, int *nb)
 {
     el_packed_quantize_act(P[0], x, act);
-    region_product(r, P, Y, count, act, &r->ctr[(*call)++]);
+    region_product(r, P, Y, count, act, (*call)++, ith);
     region_barrier(r, nb);
 }
 
@@ -1157,7 +1316,7 @@ static void region_task(void *arg, int ith, int nth)
         const el_layer *L = &m->layers[l];
         const struct el_packed *P3[3] = {el_model_packed(m, L->wq), el_model_packed(m, L->wk), el_model_packed(m, L->wv)};
         rmsnorm(t->xb, t->x, L->attn_norm->data, d, hp->rms_eps);
-        region_step(r, P3, (float *const[]){c->q, c->k, c->v}, 3, t->xb, t->act_d, &call, &nb);
+        region_step(r, P3, (float *const[]){c->q, c->k, c->v}, 3, t->xb, t->act_d, ith, &call, &nb);
         /* this thread's query heads and KV heads: biases, RoPE, the cache */
         if (L->bq) {
             const float *bq = L->bq->data, *bk = L->bk->data, *bv = L->bv->data;
@@ -1179,22 +1338,22 @@ static void region_task(void *arg, int ith, int nth)
         if (h1 > h0) attention_items(&aj, h0, h1, ith);
         region_barrier(r, &nb);
         const struct el_packed *Po = el_model_packed(m, L->wo);
-        region_step(r, &Po, (float *const[]){c->xb}, 1, c->att, t->act_d, &call, &nb);
+        region_step(r, &Po, (float *const[]){c->xb}, 1, c->att, t->act_d, ith, &call, &nb);
         for (int i = 0; i < d; i++) t->x[i] += c->xb[i];
         rmsnorm(t->xb, t->x, L->ffn_norm->data, d, hp->rms_eps);
         const struct el_packed *P2[2] = {el_model_packed(m, L->w_gate), el_model_packed(m, L->w_up)};
-        region_step(r, P2, (float *const[]){c->hb, c->hb2}, 2, t->xb, t->act_d, &call, &nb);
+        region_step(r, P2, (float *const[]){c->hb, c->hb2}, 2, t->xb, t->act_d, ith, &call, &nb);
         memcpy(t->hb, c->hb, (size_t)ff * sizeof(float));
         swiglu_rows(t->hb, c->hb2, 1, ff);
         const struct el_packed *Pd = el_model_packed(m, L->w_down);
         /* c->xb is free again: every thread has added the output product to its x */
-        region_step(r, &Pd, (float *const[]){c->xb}, 1, t->hb, t->act_ff, &call, &nb);
+        region_step(r, &Pd, (float *const[]){c->xb}, 1, t->hb, t->act_ff, ith, &call, &nb);
         for (int i = 0; i < d; i++) t->x[i] += c->xb[i];
     }
     rmsnorm(t->xb, t->x, m->output_norm->data, d, hp->rms_eps);
     const struct el_packed *Ph = el_model_packed(m, m->output);
     el_packed_quantize_act(Ph, t->xb, t->act_d);
-    region_product(r, &Ph, (float *const[]){c->logits}, 1, t->act_d, &r->ctr[call++]);
+    region_product(r, &Ph, (float *const[]){c->logits}, 1, t->act_d, call++, ith);
     if (ith == 0) memcpy(c->x, t->x, (size_t)d * sizeof(float));
 }
 
@@ -1206,7 +1365,7 @@ static int decode1(el_context *c, int32_t token, int pos, el_err *err)
     const float *ffac = c->m->rope_freqs ? (const float *)c->m->rope_freqs->data : NULL;
     rope_table(c->rope, pos, hp, ffac);
     struct region *r = c->rg;
-    for (int i = 0; i < r->ncall; i++) atomic_store_explicit(&r->ctr[i], 0, memory_order_relaxed);
+    for (int i = 0; i < r->ncall * r->nth; i++) atomic_store_explicit(&r->ctr[i].n, 0, memory_order_relaxed);
     atomic_store(&r->bar, 0);
     r->token = token;
     r->pos = pos;
