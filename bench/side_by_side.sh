@@ -24,23 +24,30 @@ for m in smollm2-135m-q8_0 llama-3.2-1b-q4_k_m; do
   for test in "-p 512 -n 0" "-p 0 -n 128"; do
     name=$(echo "$test" | awk '{ if ($2 != "0") print "pp"$2; else print "tg"$4 }')
     lc=$($LB -m "$f" -t "$T" $test -r "$REPS" -o csv 2>/dev/null | tail -1 | awk -F, '{print $(NF-1)}' | tr -d '"')
-    el=$($EL bench -m "$f" -t "$T" $test -r "$REPS" --membw "$BW" -o csv 2>/dev/null | tail -1)
+    # edgelm bench reads the bandwidth itself before and after every repetition
+    el=$($EL bench -m "$f" -t "$T" $test -r "$REPS" -o csv 2>/dev/null | tail -1)
     elts=$(echo "$el" | awk -F, '{print $10}')
     share=$(echo "$el" | awk -F, '{ print $13 }')
+    elbw=$(echo "$el" | awk -F, '{ print $15 }')
+    bpt=$(echo "$el" | awk -F, '{ print $16 }')
     ratio=$(awk -v a="$elts" -v b="$lc" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else print "?" }')
-    rows="$rows$m $name $lc $elts $ratio $share
+    rows="$rows$m $name $lc $elts $ratio $share $elbw $bpt
 "
   done
 done
-# the host's bandwidth moves during a session: measure it again and take the
-# higher of the two for the roofline (the stricter share)
+# the host's bandwidth moves during a session: measure it again; the strict
+# roofline column divides by the highest bandwidth seen in the whole run
 BW2=$($EL membw -t "$T" --size 256 -r 5 --json | awk -F: '/"read"/ { gsub(/[ \t,]/, "", $2); print $2 }')
-BWMAX=$(awk -v a="$BW" -v b="$BW2" 'BEGIN { print (a > b ? a : b) }')
-echo "| model | test | llama.cpp t/s | edgelm t/s | ratio | edgelm roofline |"
-echo "|---|---|---:|---:|---:|---:|"
-printf '%s' "$rows" | while read -r m name lc elts ratio share; do
-  roof=$(awk -v s="$share" -v bw="$BW" -v mx="$BWMAX" 'BEGIN { if (s >= 0) printf "%.0f%%", 100 * s * bw / mx; else print "-" }')
-  printf '| %s | %s | %.2f | %.2f | %s | %s |\n' "$m" "$name" "$lc" "$elts" "$ratio" "$roof"
+BWMAX=$(printf '%s' "$rows" | awk -v a="$BW" -v b="$BW2" 'BEGIN { m = (a > b ? a : b) } { if ($7 + 0 > m) m = $7 + 0 } END { print m }')
+echo "| model | test | llama.cpp t/s | edgelm t/s | ratio | edgelm roofline | bandwidth then (GB/s) | roofline vs best bandwidth |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
+printf '%s' "$rows" | while read -r m name lc elts ratio share elbw bpt; do
+  roof=$(awk -v s="$share" 'BEGIN { if (s >= 0) printf "%.0f%%", 100 * s; else print "-" }')
+  bw=$(awk -v s="$share" -v b="$elbw" 'BEGIN { if (s >= 0) printf "%.1f", b; else print "-" }')
+  strict=$(awk -v s="$share" -v t="$elts" -v by="$bpt" -v mx="$BWMAX" 'BEGIN { if (s >= 0) printf "%.0f%%", 100 * by * t / (mx * 1e9); else print "-" }')
+  printf '| %s | %s | %.2f | %.2f | %s | %s | %s | %s |\n' "$m" "$name" "$lc" "$elts" "$ratio" "$roof" "$bw" "$strict"
 done
 echo
-echo "read bandwidth (edgelm membw, $T threads, arrays in huge pages, measured, best of 5 before and after): $BW and $BW2 GB/s; the roofline uses $BWMAX"
+echo "edgelm roofline: each repetition against the read bandwidth measured right before and after it (the"
+echo "higher of the two), averaged; bandwidth then: the mean of those readings. Best bandwidth: the highest"
+echo "reading of the run, including edgelm membw ($T threads, huge pages, best of 5) before and after: $BW and $BW2 GB/s; best $BWMAX"

@@ -6,7 +6,11 @@
  * so tokenisation and sampling are not timed. Reported: t/s mean +- standard
  * deviation over repetitions, peak resident memory, and for decode the share
  * of the bandwidth roofline: (weight bytes read per token x t/s) / measured
- * read bandwidth (`edgelm membw`). */
+ * read bandwidth. The bandwidth is read (as `edgelm membw`'s read kernel) in
+ * a probe process right before and after every generation repetition, and a
+ * repetition is compared with the higher of its two readings: a shared
+ * machine's bandwidth moves between minutes, so one figure taken at the
+ * start can flatter or wrong every test after it. */
 #include "cli.h"
 
 #include <math.h>
@@ -37,6 +41,7 @@ typedef struct bench_row {
     double peak_rss_mib;
     double roofline_share;  /* decode only, else < 0 */
     double bytes_per_token;
+    double rep_gbs[64];     /* the bandwidth each repetition is compared with */
     bool synthetic;
     char kernels[128];
 } bench_row;
@@ -55,7 +60,8 @@ static void bench_usage(FILE *f)
             "  -t, --threads LIST    thread counts (default %d)\n"
             "  -r, --repetitions N   timed repetitions (default 5)\n"
             "  -o, --output FMT      md (default), csv, json or jsonl\n"
-            "  --membw GBPS          read bandwidth for the roofline (default: measured now)\n"
+            "  --membw GBPS          read bandwidth for the roofline (default: measured before and\n"
+            "                        after every generation repetition, the higher of the two)\n"
             "  --kv-f32              F32 KV cache (default F16 like llama.cpp)\n"
             "  --no-flash-attn       plain softmax attention\n",
             cli_default_threads(), cli_default_threads());
@@ -86,35 +92,9 @@ static double peak_rss_mib(void)
     return ru.ru_maxrss / 1024.0;
 }
 
-/* Read bandwidth measured in a child process, so that its arrays do not
- * count in this process's peak RSS. */
-static int measure_membw(int threads, double *gbs, double *huge_share, el_err *err)
-{
-    int fd[2];
-    if (pipe(fd)) return el_errf(err, "pipe failed");
-    pid_t pid = fork();
-    if (pid < 0) return el_errf(err, "fork failed");
-    if (pid == 0) {
-        close(fd[0]);
-        el_err e;
-        el_threads *tp = el_threads_new(threads, &e);
-        el_membw_result mb;
-        double v[2] = {-1, -1};
-        if (tp && el_membw(tp, (size_t)256 << 20, 3, false, &mb, &e) == 0) v[0] = mb.read, v[1] = mb.huge_share;
-        if (write(fd[1], v, sizeof v) != (ssize_t)sizeof v) _exit(1);
-        _exit(0);
-    }
-    close(fd[1]);
-    double v[2] = {-1, -1};
-    ssize_t got = read(fd[0], v, sizeof v);
-    close(fd[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    if (got != (ssize_t)sizeof v || v[0] <= 0) return el_errf(err, "the bandwidth measurement failed");
-    *gbs = v[0];
-    *huge_share = v[1];
-    return 0;
-}
+/* Array the probe reads: 8x a 32 MiB last-level cache, so every read comes from memory. */
+#define PROBE_BYTES ((size_t)256 << 20)
+#define PROBE_READS 3   /* best of, per reading */
 
 static uint32_t lcg(uint32_t *s) { return (*s = *s * 1103515245u + 12345u) >> 1; }
 
@@ -165,7 +145,7 @@ static void print_md(const bench_row *r, int n, bool roof)
     }
 }
 
-static cJSON *row_json(const bench_row *r, double membw)
+static cJSON *row_json(const bench_row *r, double membw_fixed)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model_path", r->model_path);
@@ -187,7 +167,12 @@ static cJSON *row_json(const bench_row *r, double membw)
     cJSON_AddNumberToObject(o, "peak_rss_mib", r->peak_rss_mib);
     if (r->roofline_share >= 0) {
         cJSON_AddNumberToObject(o, "bytes_per_token", r->bytes_per_token);
-        cJSON_AddNumberToObject(o, "membw_read_gbs", membw);
+        double mean = 0;
+        for (int i = 0; i < r->reps; i++) mean += r->rep_gbs[i] / r->reps;
+        cJSON_AddNumberToObject(o, "membw_read_gbs", mean);
+        cJSON_AddStringToObject(o, "membw_source", membw_fixed > 0 ? "given (--membw)" : "measured before and after each repetition");
+        cJSON *g = cJSON_AddArrayToObject(o, "membw_samples_gbs");
+        for (int i = 0; i < r->reps; i++) cJSON_AddItemToArray(g, cJSON_CreateNumber(r->rep_gbs[i]));
         cJSON_AddNumberToObject(o, "roofline_share", r->roofline_share);
     }
     cJSON_AddStringToObject(o, "label", "measured");
@@ -242,19 +227,30 @@ int cmd_bench(int argc, char **argv)
     el_err err;
     bool any_gen = false;
     for (int g = 0; g < n_gens; g++) any_gen |= gens[g] > 0;
+    /* the bandwidth probe, forked before any model or thread exists here */
+    el_membw_probe *probe = NULL;
+    int probe_threads = 0;
+    double bw_lo = 0, bw_hi = 0;
     if (any_gen && membw == 0) {
-        double huge = -1;
-        if (measure_membw(threads[0], &membw, &huge, &err)) {
-            cli_error(cmd, "membw: %s", err.msg);
+        for (int i = 0; i < n_threads; i++) probe_threads = threads[i] > probe_threads ? threads[i] : probe_threads;
+        double huge = -1, gbs;
+        if (!(probe = el_membw_probe_start(probe_threads, PROBE_BYTES, &err)) ||
+            el_membw_probe_read(probe, PROBE_READS, &gbs, &huge, &err)) {
+            cli_error(cmd, "%s", err.msg);
+            el_membw_probe_stop(probe);
             return 1;
         }
         char pages[48] = "";
-        if (huge >= 0) snprintf(pages, sizeof pages, ", %.0f%% of the arrays in huge pages", 100 * huge);
-        fprintf(stderr, "bench: read bandwidth %.1f GB/s (measured, %d threads%s)\n", membw, threads[0], pages);
+        if (huge >= 0) snprintf(pages, sizeof pages, ", %.0f%% in huge pages", 100 * huge);
+        fprintf(stderr, "bench: read bandwidth %.1f GB/s now (measured: %d threads, %zu MiB%s); measured again before and after "
+                        "every generation repetition\n", gbs, probe_threads, PROBE_BYTES >> 20, pages);
     }
     bench_row *rows = calloc(MAX_LIST * MAX_LIST * MAX_LIST * 2, sizeof *rows);
     int n_rows = 0, rc = 0;
-    if (!rows) return 1;
+    if (!rows) {
+        el_membw_probe_stop(probe);
+        return 1;
+    }
     for (int mi = 0; mi < n_models && rc == 0; mi++) {
         el_model *m = el_model_load(models[mi], &err);
         if (!m) {
@@ -300,7 +296,14 @@ int cmd_bench(int argc, char **argv)
                         rc = 1;
                         break;
                     }
-                    double sum = 0, sum2 = 0;
+                    double sum = 0, sum2 = 0, share = 0, bw_before = membw;
+                    bool roof = ng && (membw > 0 || probe);
+                    r->bytes_per_token = (double)el_model_bytes_per_token(m);
+                    if (roof && probe && el_membw_probe_read(probe, PROBE_READS, &bw_before, NULL, &err)) {
+                        cli_error(cmd, "%s", err.msg);
+                        rc = 1;
+                        break;
+                    }
                     for (int rep = 0; rep < reps; rep++) {
                         double dt = run_test(c, m, np, ng, &seed, &err);
                         if (dt < 0) {
@@ -308,21 +311,31 @@ int cmd_bench(int argc, char **argv)
                             rc = 1;
                             break;
                         }
-                        double tps = (np + ng) / dt;
+                        double tps = (np + ng) / dt, bw_after = membw;
+                        if (roof && probe && el_membw_probe_read(probe, PROBE_READS, &bw_after, NULL, &err)) {
+                            cli_error(cmd, "%s", err.msg);
+                            rc = 1;
+                            break;
+                        }
+                        /* the repetition against the higher reading either side of it */
+                        double bw = bw_before > bw_after ? bw_before : bw_after;
+                        if (roof) {
+                            bw_lo = bw_lo == 0 || bw < bw_lo ? bw : bw_lo;
+                            bw_hi = bw > bw_hi ? bw : bw_hi;
+                            share += r->bytes_per_token * tps / (bw * 1e9);
+                        }
+                        bw_before = bw_after;
+                        r->rep_gbs[r->reps] = bw;
                         r->samples[r->reps++] = tps;
                         sum += tps, sum2 += tps * tps;
-                        fprintf(stderr, " %.1f", tps);
+                        fprintf(stderr, roof ? " %.1f (%.1f GB/s)" : " %.1f", tps, bw);
                     }
                     fprintf(stderr, " t/s\n");
                     if (rc) break;
                     r->mean = sum / r->reps;
                     r->sd = r->reps > 1 ? sqrt(fmax(0, (sum2 - r->reps * r->mean * r->mean) / (r->reps - 1))) : 0;
                     r->peak_rss_mib = peak_rss_mib();
-                    r->roofline_share = -1;
-                    if (ng && membw > 0) {
-                        r->bytes_per_token = (double)el_model_bytes_per_token(m);
-                        r->roofline_share = r->bytes_per_token * r->mean / (membw * 1e9);
-                    }
+                    r->roofline_share = roof ? share / r->reps : -1;
                     n_rows++;
                 }
             }
@@ -332,16 +345,24 @@ int cmd_bench(int argc, char **argv)
     }
     if (n_rows) {
         if (strcmp(fmt, "md") == 0) {
-            print_md(rows, n_rows, membw > 0);
+            bool roof = membw > 0 || bw_hi > 0;
+            print_md(rows, n_rows, roof);
             if (membw > 0)
-                printf("\nroofline: weight bytes read per token x t/s / read bandwidth %.1f GB/s (measured)\n", membw);
+                printf("\nroofline: weight bytes read per token x t/s / read bandwidth %.1f GB/s (given)\n", membw);
+            else if (bw_hi > 0)
+                printf("\nroofline: weight bytes read per token x t/s / read bandwidth, measured before and after every\n"
+                       "repetition (%d threads, best of %d reads of %zu MiB), the higher of the two: %.1f-%.1f GB/s (measured)\n",
+                       probe_threads, PROBE_READS, PROBE_BYTES >> 20, bw_lo, bw_hi);
         } else if (strcmp(fmt, "csv") == 0) {
-            printf("model,model_path,size_bytes,params,backend,threads,test,n_prompt,n_gen,avg_ts,stddev_ts,peak_rss_mib,roofline_share,synthetic\n");
-            for (int i = 0; i < n_rows; i++)
-                printf("\"%s\",\"%s\",%.0f,%.0f,CPU,%d,%s,%d,%d,%.4f,%.4f,%.1f,%.4f,%s\n", rows[i].model, rows[i].model_path,
+            printf("model,model_path,size_bytes,params,backend,threads,test,n_prompt,n_gen,avg_ts,stddev_ts,peak_rss_mib,roofline_share,synthetic,membw_read_gbs,bytes_per_token\n");
+            for (int i = 0; i < n_rows; i++) {
+                double bw = 0;
+                for (int k = 0; rows[i].roofline_share >= 0 && k < rows[i].reps; k++) bw += rows[i].rep_gbs[k] / rows[i].reps;
+                printf("\"%s\",\"%s\",%.0f,%.0f,CPU,%d,%s,%d,%d,%.4f,%.4f,%.1f,%.4f,%s,%.2f,%.0f\n", rows[i].model, rows[i].model_path,
                        rows[i].size_gib * 1073741824.0, rows[i].params, rows[i].threads, rows[i].test, rows[i].n_prompt,
                        rows[i].n_gen, rows[i].mean, rows[i].sd, rows[i].peak_rss_mib, rows[i].roofline_share,
-                       rows[i].synthetic ? "true" : "false");
+                       rows[i].synthetic ? "true" : "false", bw, rows[i].bytes_per_token);
+            }
         } else {
             bool lines = strcmp(fmt, "jsonl") == 0;
             cJSON *arr = lines ? NULL : cJSON_CreateArray();
@@ -365,5 +386,6 @@ int cmd_bench(int argc, char **argv)
         }
     }
     free(rows);
+    el_membw_probe_stop(probe);
     return rc;
 }

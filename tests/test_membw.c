@@ -1,14 +1,20 @@
-/* test_membw.c -- the bandwidth test runs, reports plausible numbers, and its
- * command rejects bad input. (Speed itself is judged by benchmarks, not here.) */
+/* test_membw.c -- the bandwidth test and the probe `edgelm bench` measures
+ * with run, report plausible numbers, fail cleanly when the probe dies, and
+ * their commands reject bad input. (Speed itself is judged by benchmarks, not
+ * here.) */
 #include <stdarg.h>
 #include <setjmp.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "edgelm/bench.h"
 #include "testutil.h"
@@ -84,12 +90,96 @@ static void test_membw_cli(void **state)
     free(out), free(errs);
 }
 
+/* the probe answers, answers again, and a probe whose process was killed is an error, not a crash */
+static void test_membw_probe(void **state)
+{
+    (void)state;
+    el_err err;
+    el_membw_probe *p = el_membw_probe_start(2, (size_t)8 << 20, &err);
+    assert_non_null(p);
+    double a = 0, b = 0, huge = -2;
+    assert_int_equal(el_membw_probe_read(p, 2, &a, &huge, &err), 0);
+    assert_int_equal(el_membw_probe_read(p, 1, &b, NULL, &err), 0);
+    printf("# probe, 8 MiB, 2 threads: %.1f then %.1f GB/s (measured), %.0f%% in huge pages\n", a, b, 100 * huge);
+    assert_true(a > 0.1 && a < 10000 && b > 0.1 && b < 10000);
+    assert_true(huge == -1 || (huge >= 0 && huge <= 1));
+    assert_int_equal(el_membw_probe_read(p, 0, &a, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "repetitions"));
+    el_membw_probe_stop(p);
+    /* sizes out of range */
+    assert_null(el_membw_probe_start(2, 100, &err));
+    assert_non_null(strstr(err.msg, "out of range"));
+    assert_null(el_membw_probe_start(0, (size_t)8 << 20, &err));
+    /* the measuring process dies: the next reading says so */
+    p = el_membw_probe_start(1, (size_t)4 << 20, &err);
+    assert_non_null(p);
+    assert_int_equal(el_membw_probe_read(p, 1, &a, NULL, &err), 0);
+    assert_int_equal(kill(el_membw_probe_pid(p), SIGKILL), 0);
+    assert_int_equal(el_membw_probe_read(p, 1, &a, NULL, &err), -1);
+    printf("# killed probe: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "did not answer"));
+    el_membw_probe_stop(p);
+}
+
+/* `edgelm bench` on the one real model: llama-bench's fields, a roofline
+ * against bandwidth measured around each repetition, and clear errors */
+static void test_bench_cli(void **state)
+{
+    (void)state;
+    char *model = tu_shared("data/models/stories260K.gguf"), *out = NULL, *errs = NULL;
+    char *cmd = tu_fmt("%s bench -m '%s' -p 16 -n 8 -r 3 -t 2 -o json", EL_BIN, model);
+    assert_int_equal(tu_run(cmd, &out, &errs), 0);
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    assert_int_equal(cJSON_GetArraySize(j), 2);
+    cJSON *pp = cJSON_GetArrayItem(j, 0), *tg = cJSON_GetArrayItem(j, 1);
+    assert_string_equal(cJSON_GetObjectItem(pp, "test")->valuestring, "pp16");
+    assert_string_equal(cJSON_GetObjectItem(tg, "test")->valuestring, "tg8");
+    assert_null(cJSON_GetObjectItem(pp, "roofline_share"));
+    assert_true(cJSON_GetObjectItem(tg, "avg_ts")->valuedouble > 0);
+    cJSON *bw = cJSON_GetObjectItem(tg, "membw_samples_gbs");
+    assert_non_null(bw);
+    assert_int_equal(cJSON_GetArraySize(bw), 3);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(tg, "samples_ts")), 3);
+    /* each repetition's share, averaged, is what the row says */
+    double share = 0, bpt = cJSON_GetObjectItem(tg, "bytes_per_token")->valuedouble;
+    for (int i = 0; i < 3; i++)
+        share += bpt * cJSON_GetArrayItem(cJSON_GetObjectItem(tg, "samples_ts"), i)->valuedouble /
+                 (cJSON_GetArrayItem(bw, i)->valuedouble * 1e9) / 3;
+    double got = cJSON_GetObjectItem(tg, "roofline_share")->valuedouble;
+    printf("# bench stories260K tg8: %.1f t/s, roofline %.4f%% against %.1f GB/s (measured)\n",
+           cJSON_GetObjectItem(tg, "avg_ts")->valuedouble, 100 * got, cJSON_GetObjectItem(tg, "membw_read_gbs")->valuedouble);
+    assert_true(fabs(share - got) <= 1e-9 + 1e-6 * got);
+    assert_true(got > 0);   /* (a 1 MB model is read from cache: it may pass 100%) */
+    cJSON_Delete(j);
+    free(out), free(errs), free(cmd);
+    /* a given bandwidth is used as it is */
+    cmd = tu_fmt("%s bench -m '%s' -p 0 -n 4 -r 1 -t 1 --membw 10", EL_BIN, model);
+    assert_int_equal(tu_run(cmd, &out, &errs), 0);
+    assert_non_null(strstr(out, "read bandwidth 10.0 GB/s (given)"));
+    free(out), free(errs), free(cmd);
+    const char *bad[][2] = {{"-o bogus", "unknown format"}, {"-r 0", "-r"}, {"-n x", "-n"}, {"--bogus", "--bogus"}};
+    for (int i = 0; i < 4; i++) {
+        cmd = tu_fmt("%s bench -m '%s' %s", EL_BIN, model, bad[i][0]);
+        assert_int_equal(tu_run(cmd, &out, &errs), 2);
+        assert_non_null(strstr(errs, bad[i][1]));
+        free(out), free(errs), free(cmd);
+    }
+    cmd = tu_fmt("%s bench -m /nonexistent.gguf -p 0 -n 2 -r 1", EL_BIN);
+    assert_int_equal(tu_run(cmd, &out, &errs), 1);
+    assert_non_null(strstr(errs, "/nonexistent.gguf"));
+    free(out), free(errs), free(cmd);
+    free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_membw_small),
         cmocka_unit_test(test_huge_alloc),
         cmocka_unit_test(test_membw_cli),
+        cmocka_unit_test(test_membw_probe),
+        cmocka_unit_test(test_bench_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

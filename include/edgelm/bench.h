@@ -32,6 +32,22 @@ typedef struct el_membw_result {
  * instead (what a program that does not ask for huge pages gets). */
 int el_membw(el_threads *tp, size_t array_bytes, int reps, bool small_pages, el_membw_result *out, el_err *err);
 
+/* ---- a read-bandwidth probe for measuring next to other work ----
+ * A shared machine's bandwidth moves from minute to minute (other tenants of
+ * a VM host, clocks), so a roofline is only fair against bandwidth measured
+ * at the time. The probe is a process of its own (forked: its array is not
+ * the caller's memory, and start it before creating threads) holding an
+ * array of `bytes` in huge pages and `threads` threads; each el_membw_probe_read
+ * reads the array `reps` times and returns the best rate in GB/s. */
+typedef struct el_membw_probe el_membw_probe;
+el_membw_probe *el_membw_probe_start(int threads, size_t bytes, el_err *err);
+/* gbs: best of reps full reads; huge_share: share of the array in huge
+ * pages (-1 unknown; NULL: not wanted). A probe that died gives an error. */
+int el_membw_probe_read(el_membw_probe *p, int reps, double *gbs, double *huge_share, el_err *err);
+void el_membw_probe_stop(el_membw_probe *p);
+/* the measuring process's id (diagnostics, tests) */
+int el_membw_probe_pid(const el_membw_probe *p);
+
 #ifdef __cplusplus
 }
 #endif

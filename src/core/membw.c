@@ -3,12 +3,15 @@
  * owner), as STREAM's OpenMP version does. */
 #include "edgelm/bench.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-enum { K_INIT, K_COPY, K_SCALE, K_ADD, K_TRIAD, K_READ, K_COUNT };
+enum { K_INIT, K_COPY, K_SCALE, K_ADD, K_TRIAD, K_READ, K_COUNT, K_FILL_A = K_COUNT };
 
 typedef struct {
     double *a, *b, *c;
@@ -35,6 +38,9 @@ static void membw_task(void *arg, int ith, int nth)
     switch (j->kernel) {
     case K_INIT:
         for (size_t i = b; i < e; i++) a[i] = 1.0, bb[i] = 2.0, c[i] = 0.0;
+        break;
+    case K_FILL_A:
+        for (size_t i = b; i < e; i++) a[i] = 1.0;
         break;
     case K_COPY:
         for (size_t i = b; i < e; i++) c[i] = a[i];
@@ -132,3 +138,89 @@ int el_membw(el_threads *tp, size_t array_bytes, int reps, bool small_pages, el_
     if (bad) return el_errf(err, "membw: arrays disagree after the run (memory error?)");
     return 0;
 }
+
+/* ---- the probe: a child process that reads its array on request ---------- */
+
+struct el_membw_probe {
+    pid_t pid;
+    int fd;   /* our end of a socket pair: send() with MSG_NOSIGNAL, so a dead child is an error, not SIGPIPE */
+    int threads;
+    size_t bytes;
+};
+
+/* the child: one request (int reps) -> one answer (double gbs, double huge share), until EOF */
+static void probe_child(int fd, int threads, size_t bytes)
+{
+    el_threads *tp = el_threads_new(threads, NULL);
+    membw_job j = {0};
+    j.n = bytes / sizeof(double);
+    j.a = el_huge_alloc(j.n * sizeof(double), NULL);
+    if (!tp || !j.a) _exit(1);
+    j.kernel = K_FILL_A;
+    el_threads_run(tp, membw_task, &j);
+    int64_t huge = el_huge_resident(j.a, j.n * sizeof(double));
+    int reps;
+    while (recv(fd, &reps, sizeof reps, MSG_WAITALL) == (ssize_t)sizeof reps) {
+        double best = 0;
+        j.kernel = K_READ;
+        for (int r = 0; r < reps; r++) {
+            double t0 = el_now();
+            el_threads_run(tp, membw_task, &j);
+            double dt = el_now() - t0;
+            if (dt > 0 && (double)(j.n * sizeof(double)) / dt / 1e9 > best) best = (double)(j.n * sizeof(double)) / dt / 1e9;
+        }
+        double ans[2] = {best, huge < 0 ? -1 : (double)huge / (double)(j.n * sizeof(double))};
+        if (send(fd, ans, sizeof ans, MSG_NOSIGNAL) != (ssize_t)sizeof ans) break;
+    }
+    _exit(0);
+}
+
+el_membw_probe *el_membw_probe_start(int threads, size_t bytes, el_err *err)
+{
+    if (threads < 1 || threads > 1024) return el_errf(err, "membw probe: %d threads out of range [1, 1024]", threads), NULL;
+    if (bytes < ((size_t)1 << 20) || bytes > ((size_t)1 << 36))
+        return el_errf(err, "membw probe: array of %zu bytes out of range [1 MiB, 64 GiB]", bytes), NULL;
+    el_membw_probe *p = calloc(1, sizeof *p);
+    int sv[2];
+    if (!p || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+        free(p);
+        return el_errf(err, "membw probe: cannot create a socket pair: %s", strerror(errno)), NULL;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(sv[0]), close(sv[1]), free(p);
+        return el_errf(err, "membw probe: fork failed: %s", strerror(errno)), NULL;
+    }
+    if (pid == 0) {
+        close(sv[0]);
+        probe_child(sv[1], threads, bytes);
+    }
+    close(sv[1]);
+    p->pid = pid, p->fd = sv[0], p->threads = threads, p->bytes = bytes;
+    return p;
+}
+
+int el_membw_probe_read(el_membw_probe *p, int reps, double *gbs, double *huge_share, el_err *err)
+{
+    if (!p) return el_errf(err, "membw probe: not started");
+    if (reps < 1 || reps > 1000) return el_errf(err, "membw probe: repetitions %d out of range [1, 1000]", reps);
+    double ans[2];
+    if (send(p->fd, &reps, sizeof reps, MSG_NOSIGNAL) != (ssize_t)sizeof reps ||
+        recv(p->fd, ans, sizeof ans, MSG_WAITALL) != (ssize_t)sizeof ans || !(ans[0] > 0))
+        return el_errf(err, "membw probe: the measuring process (pid %d, %d threads, %.0f MiB) did not answer: it exited or "
+                            "could not allocate its array", (int)p->pid, p->threads, (double)p->bytes / 1048576.0);
+    *gbs = ans[0];
+    if (huge_share) *huge_share = ans[1];
+    return 0;
+}
+
+void el_membw_probe_stop(el_membw_probe *p)
+{
+    if (!p) return;
+    close(p->fd);   /* EOF: the child leaves its loop */
+    int st;
+    while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR) {}
+    free(p);
+}
+
+int el_membw_probe_pid(const el_membw_probe *p) { return p ? (int)p->pid : -1; }
