@@ -1164,7 +1164,16 @@ int el_decode(el_context *c, const int32_t *tokens, int n, int pos, bool all_log
 typedef struct region_thread {
     float *x, *xb, *hb;          /* own copies: residual, normed row, SwiGLU output */
     uint8_t *act_d, *act_ff;     /* own quantised activations of length n_embd / n_ff */
+    /* the start of this thread's share of the next product, to be warmed
+     * into the cache while the thread waits at a barrier (region_barrier) */
+    const uint8_t *warm_p[3];
+    size_t warm_n[3], warm_off, warm_done;
+    int warm_ns, warm_i;
 } region_thread;
+
+/* Bytes of its next share a waiting thread reads ahead: a small part of a
+ * 1-2 MiB L2, so it is still there when the product starts. */
+#define REGION_WARM_BYTES ((size_t)256 << 10)
 
 struct region {
     el_context *c;
@@ -1239,12 +1248,52 @@ static struct region *region_new(el_context *c)
     return r;
 }
 
-/* every thread waits here until all have arrived (k: this thread's count of barriers) */
-static void region_barrier(struct region *r, int *k)
+/* groups [*b, *e) of total that thread ith of nth owns in every product */
+static void region_share(int64_t total, int ith, int nth, int64_t *b, int64_t *e)
+{
+    *b = total * ith / nth;
+    *e = total * (ith + 1) / nth;
+}
+
+/* what thread ith will read of P[0..count) as its own share: warmed by region_barrier */
+static void region_warm_set(region_thread *t, const struct el_packed *const *P, int count, int ith, int nth)
+{
+    int64_t gs[4] = {0}, b, e;
+    for (int m = 0; m < count; m++) gs[m + 1] = gs[m] + P[m]->groups;
+    region_share(gs[count], ith, nth, &b, &e);
+    t->warm_ns = t->warm_i = 0;
+    t->warm_off = t->warm_done = 0;
+    for (int m = 0; m < count; m++) {
+        int64_t lo = b > gs[m] ? b : gs[m], hi = e < gs[m + 1] ? e : gs[m + 1];
+        if (lo >= hi) continue;
+        t->warm_p[t->warm_ns] = P[m]->data + (size_t)(lo - gs[m]) * P[m]->group_bytes;
+        t->warm_n[t->warm_ns++] = (size_t)(hi - lo) * P[m]->group_bytes;
+    }
+}
+
+/* two more cache lines of the next share; false once REGION_WARM_BYTES are asked for */
+static bool region_warm_step(region_thread *t)
+{
+    for (int k = 0; k < 2; k++) {
+        if (t->warm_done >= REGION_WARM_BYTES || t->warm_i >= t->warm_ns) return false;
+        __builtin_prefetch(t->warm_p[t->warm_i] + t->warm_off, 0, 3);
+        t->warm_off += 64, t->warm_done += 64;
+        if (t->warm_off >= t->warm_n[t->warm_i]) t->warm_i++, t->warm_off = 0;
+    }
+    return true;
+}
+
+/* Every thread waits here until all have arrived (k: this thread's count of
+ * barriers). Waiting, it reads ahead the start of its next share (t; NULL:
+ * nothing to read): the hardware prefetcher has to find every new stream
+ * again after the pause, and the memory bus would otherwise idle. Measured
+ * 3-5% per token on SmolLM2 where the cores sit far apart. */
+static void region_barrier(struct region *r, region_thread *t, int *k)
 {
     int target = ++*k * r->nth;
     atomic_fetch_add_explicit(&r->bar, 1, memory_order_acq_rel);
     for (long spin = 1; atomic_load_explicit(&r->bar, memory_order_acquire) < target; spin++) {
+        if (t && region_warm_step(t)) continue;
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #endif
@@ -1271,7 +1320,9 @@ static void region_product(struct region *r, const struct el_packed *const *P, f
     size_t arow = el_packed_act_row_bytes(P[0]);
     for (int v = 0; v < nth; v++) {
         int owner = (ith + v) % nth;
-        int64_t b0 = total * owner / nth, e0 = total * (owner + 1) / nth, chunk = (e0 - b0 + 3) / 4;
+        int64_t b0, e0;
+        region_share(total, owner, nth, &b0, &e0);
+        int64_t chunk = (e0 - b0 + 3) / 4;
         _Atomic int64_t *ctr = &r->ctr[(size_t)call * nth + owner].n;
         if (chunk < 1) continue;
         for (;;) {
@@ -1286,13 +1337,17 @@ static void region_product(struct region *r, const struct el_packed *const *P, f
     }
 }
 
-/* x quantised for P, the product shared out, then wait for every thread's rows */
+/* x quantised for P, the product shared out, then wait for every thread's
+ * rows, reading ahead this thread's share of Pn[0..nn), the next product */
 static void region_step(struct region *r, const struct el_packed *const *P, float *const *Y, int count,
-                        const float *x, uint8_t *act, int ith, int *call, int *nb)
+                        const float *x, uint8_t *act, int ith, int *call, int *nb, const struct el_packed *const *Pn,
+                        int nn)
 {
     el_packed_quantize_act(P[0], x, act);
     region_product(r, P, Y, count, act, (*call)++, ith);
-    region_barrier(r, nb);
+    region_thread *t = &r->t[ith];
+    region_warm_set(t, Pn, nn, ith, r->nth);
+    region_barrier(r, t, nb);
 }
 
 static void region_task(void *arg, int ith, int nth)
@@ -1315,8 +1370,13 @@ static void region_task(void *arg, int ith, int nth)
     for (int l = 0; l < hp->n_layer; l++) {
         const el_layer *L = &m->layers[l];
         const struct el_packed *P3[3] = {el_model_packed(m, L->wq), el_model_packed(m, L->wk), el_model_packed(m, L->wv)};
+        const struct el_packed *Po = el_model_packed(m, L->wo), *Pd = el_model_packed(m, L->w_down);
+        const struct el_packed *P2[2] = {el_model_packed(m, L->w_gate), el_model_packed(m, L->w_up)};
+        const el_layer *Ln = l + 1 < hp->n_layer ? &m->layers[l + 1] : NULL;
+        const struct el_packed *Pn[3] = {el_model_packed(m, Ln ? Ln->wq : m->output), Ln ? el_model_packed(m, Ln->wk) : NULL,
+                                         Ln ? el_model_packed(m, Ln->wv) : NULL};
         rmsnorm(t->xb, t->x, L->attn_norm->data, d, hp->rms_eps);
-        region_step(r, P3, (float *const[]){c->q, c->k, c->v}, 3, t->xb, t->act_d, ith, &call, &nb);
+        region_step(r, P3, (float *const[]){c->q, c->k, c->v}, 3, t->xb, t->act_d, ith, &call, &nb, &Po, 1);
         /* this thread's query heads and KV heads: biases, RoPE, the cache */
         if (L->bq) {
             const float *bq = L->bq->data, *bk = L->bk->data, *bv = L->bv->data;
@@ -1333,21 +1393,18 @@ static void region_task(void *arg, int ith, int nth)
             c->h.store((uint16_t *)c->k_cache + at, c->k + (size_t)k0 * hd, (int)nk);
             c->h.store((uint16_t *)c->v_cache + at, c->v + (size_t)k0 * hd, (int)nk);
         }
-        region_barrier(r, &nb);
+        region_barrier(r, t, &nb);
         attn_job aj = {c, l, 1, pos};
         if (h1 > h0) attention_items(&aj, h0, h1, ith);
-        region_barrier(r, &nb);
-        const struct el_packed *Po = el_model_packed(m, L->wo);
-        region_step(r, &Po, (float *const[]){c->xb}, 1, c->att, t->act_d, ith, &call, &nb);
+        region_barrier(r, t, &nb);
+        region_step(r, &Po, (float *const[]){c->xb}, 1, c->att, t->act_d, ith, &call, &nb, P2, 2);
         for (int i = 0; i < d; i++) t->x[i] += c->xb[i];
         rmsnorm(t->xb, t->x, L->ffn_norm->data, d, hp->rms_eps);
-        const struct el_packed *P2[2] = {el_model_packed(m, L->w_gate), el_model_packed(m, L->w_up)};
-        region_step(r, P2, (float *const[]){c->hb, c->hb2}, 2, t->xb, t->act_d, ith, &call, &nb);
+        region_step(r, P2, (float *const[]){c->hb, c->hb2}, 2, t->xb, t->act_d, ith, &call, &nb, &Pd, 1);
         memcpy(t->hb, c->hb, (size_t)ff * sizeof(float));
         swiglu_rows(t->hb, c->hb2, 1, ff);
-        const struct el_packed *Pd = el_model_packed(m, L->w_down);
         /* c->xb is free again: every thread has added the output product to its x */
-        region_step(r, &Pd, (float *const[]){c->xb}, 1, t->hb, t->act_ff, ith, &call, &nb);
+        region_step(r, &Pd, (float *const[]){c->xb}, 1, t->hb, t->act_ff, ith, &call, &nb, Pn, Ln ? 3 : 1);
         for (int i = 0; i < d; i++) t->x[i] += c->xb[i];
     }
     rmsnorm(t->xb, t->x, m->output_norm->data, d, hp->rms_eps);
