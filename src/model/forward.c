@@ -179,53 +179,62 @@ static T_F16C void attend_f16_x86(const float *q, const uint16_t *k, const uint1
     }
 }
 
+/* The running softmax's factor of every key, before the V sum: e[t] =
+ * expf(M_before - qk[t]) where key t raises the running maximum (the sum is
+ * rescaled by it, the value weighs 1), else expf(qk[t] - M) (the value's
+ * weight). The same expf arguments as the step-by-step loop, all at once
+ * (el_vexpf: the C library's expf bit for bit). */
+static void running_softmax_factors(const float *qk, float *e, int np)
+{
+    float M = -INFINITY;
+    for (int t = 0; t < np; t++) {
+        if (qk[t] > M) {
+            e[t] = M - qk[t];
+            M = qk[t];
+        } else {
+            e[t] = qk[t] - M;
+        }
+    }
+    el_vexpf(e, e, np);
+}
+
 /* Decode attention of one head, llama.cpp's CPU flash-attention numerics (the
  * loop in attention_items, bit for bit): q (rounded to F16) . every key, then
  * the running softmax with the V sum kept in F16. Here the F16 accumulator
  * lives in registers as floats that are rounded through F16 after every
- * step (vcvtps2ph + vcvtph2ps), not in memory. The running maximum and both
- * factors of every step (ms: rescale the sum, vs: weight of this value) are
- * worked out in a pass of their own before the V sum: the same expf calls on
- * the same arguments, but independent of each other, so they overlap instead
- * of each one stalling the V sum. qk: 2 np floats of scratch. HD: 64 or 128. */
+ * step (vcvtps2ph + vcvtph2ps), not in memory. The factors of every step
+ * come first (running_softmax_factors), so no expf stalls the V sum. qk: 2 np
+ * floats of scratch. HD: 64 or 128. */
 static inline __attribute__((always_inline)) T_F16C void flash1_body(const float *q, const uint16_t *k,
                                                                      const uint16_t *v, size_t stride, int np,
                                                                      float scale, float *qk, float *o, const int HD)
 {
-    float *ms = qk + np;
+    float *e = qk + np, M = -INFINITY;
     for (int t = 0; t < np; t++) qk[t] = dot_f32_f16_body(q, k + (size_t)t * stride, HD) * scale;
-    float M = -INFINITY;
-    for (int t = 0; t < np; t++) {
-        float s = qk[t];
-        if (s > M) {
-            ms[t] = expf(M - s);
-            qk[t] = 1.0f;
-            M = s;
-        } else {
-            ms[t] = 1.0f;
-            qk[t] = expf(s - M);
-        }
-    }
+    running_softmax_factors(qk, e, np);
     __m256 acc[16];
     _Pragma("GCC unroll 16")
     for (int d = 0; d < HD / 8; d++) acc[d] = _mm256_setzero_ps();
     float S = 0;
     for (int t = 0; t < np; t++) {
         const uint16_t *vt = v + (size_t)t * stride;
+        float ms = 1.0f, vs = 1.0f;
+        if (qk[t] > M) ms = e[t], M = qk[t];
+        else vs = e[t];
         /* a rescale by exactly 1 leaves an F16 value as it is: skipped */
-        if (ms[t] != 1.0f) {
-            __m256 m = _mm256_set1_ps(ms[t]);
+        if (ms != 1.0f) {
+            __m256 m = _mm256_set1_ps(ms);
             _Pragma("GCC unroll 16")
             for (int d = 0; d < HD / 8; d++)
                 acc[d] = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_mul_ps(acc[d], m), _MM_FROUND_TO_NEAREST_INT));
         }
-        __m256 w = _mm256_set1_ps(qk[t]);
+        __m256 w = _mm256_set1_ps(vs);
         _Pragma("GCC unroll 16")
         for (int d = 0; d < HD / 8; d++) {
             __m256 b = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vt + 8 * d)));
             acc[d] = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_fmadd_ps(b, w, acc[d]), _MM_FROUND_TO_NEAREST_INT));
         }
-        S = fmaf(S, ms[t], qk[t]);
+        S = fmaf(S, ms, vs);
     }
     __m256 inv = _mm256_set1_ps(1.0f / S);
     _Pragma("GCC unroll 16")
@@ -269,23 +278,7 @@ static inline __attribute__((always_inline)) T_AVX512F void flashg_body(const fl
             sc[2 * (size_t)np * g + t] = hsum8_f16c(a) * scale;
         }
     }
-    /* the argument of each step's expf (ms when the key raises the running
-     * maximum, else vs), then all of them at once: el_vexpf is the library's
-     * expf bit for bit */
-    for (int g = 0; g < G; g++) {
-        const float *qk = sc + 2 * (size_t)np * g;
-        float *e = (float *)qk + np, M = -INFINITY;
-        for (int t = 0; t < np; t++) {
-            float s = qk[t];
-            if (s > M) {
-                e[t] = M - s;
-                M = s;
-            } else {
-                e[t] = s - M;
-            }
-        }
-        el_vexpf(e, e, np);
-    }
+    for (int g = 0; g < G; g++) running_softmax_factors(sc + 2 * (size_t)np * g, sc + 2 * (size_t)np * g + np, np);
     __m512 acc[4][8];
     float S[4], M[4];
     for (int g = 0; g < G; g++) {
