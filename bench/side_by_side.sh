@@ -48,6 +48,8 @@ printf '%s' "$rows" | while read -r m name lc elts ratio share elbw bpt; do
   printf '| %s | %s | %.2f | %.2f | %s | %s | %s | %s |\n' "$m" "$name" "$lc" "$elts" "$ratio" "$roof" "$bw" "$strict"
 done
 echo
+f1() { awk -v x="$1" 'BEGIN { printf "%.1f", x }'; }
 echo "edgelm roofline: each repetition against the read bandwidth measured right before and after it (the"
 echo "higher of the two), averaged; bandwidth then: the mean of those readings. Best bandwidth: the highest"
-echo "reading of the run, including edgelm membw ($T threads, huge pages, best of 5) before and after: $BW and $BW2 GB/s; best $BWMAX"
+echo "of those means and of edgelm membw ($T threads, huge pages, best of 5) before and after the run:"
+echo "$(f1 "$BW") and $(f1 "$BW2") GB/s; best $(f1 "$BWMAX") GB/s"
