@@ -1306,8 +1306,8 @@ static void region_barrier(struct region *r, region_thread *t, int *k)
  * Every thread owns an equal share of the groups, the same every token, and
  * reads it front to back in chunks (quarters, at most REGION_CHUNK_BYTES)
  * claimed from its own counter (a cache line no other thread touches while
- * all keep pace); a thread done with its
- * share claims chunks left in the others'. Shared counters, claimed chunk by
+ * all keep pace); a thread done with its share claims chunks left in the
+ * others'. Shared counters, claimed chunk by
  * chunk by every thread, cost a cache-line hand-over between cores per chunk
  * and cut each thread's reading into pieces: 5-10% of a decode step here.
  * Stealing keeps cores of unequal speed (or more threads than cores) from
