@@ -1199,7 +1199,7 @@ static void region_free(struct region *r)
 
 static bool same_act_format(const struct el_packed *a, const struct el_packed *b)
 {
-    return a && b && (a->type == EL_TYPE_Q8_0) == (b->type == EL_TYPE_Q8_0);
+    return a && b && el_packed_act_small(a) == el_packed_act_small(b);
 }
 
 static struct region *region_new(el_context *c)

@@ -264,7 +264,7 @@ static void pk_rows(void *arg, int64_t b, int64_t e, int ith)
 
 static bool same_act(const el_packed *a, const el_packed *b)
 {
-    return a->in == b->in && (a->type == EL_TYPE_Q8_0) == (b->type == EL_TYPE_Q8_0);
+    return a->in == b->in && el_packed_act_small(a) == el_packed_act_small(b);
 }
 
 void el_matmul_packed_n(el_ops *o, const el_packed *const *P, float *const *Y, int count, const float *X, int n)

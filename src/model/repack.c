@@ -14,30 +14,46 @@
 
 #define G 16 /* rows per group */
 
-/* Bytes of one group's block (one source block of every row), except q8_0.
+/* Bytes of one group's block (one source block of every row); for the
+ * blocks of 32 (q8_0, q4_0, q5_0) a pair of blocks (see pair_code_bytes).
  * Every layout is read front to back by the kernels and every 64-byte load is
  * aligned: with the scales of a whole row apart from its codes, or the parts
  * of a q6_K block in separate regions, decode read memory at half the speed
  * (measured: q6_K 10 -> 26 GB/s on one core once the access is one forward
  * stream). */
+static size_t pair_code_bytes(el_type t);
 static size_t blk_bytes(el_type t)
 {
     switch (t) {
-    case EL_TYPE_Q8_0: return 1088;                                  /* a pair of blocks, q8_off */
+    case EL_TYPE_Q8_0:
+    case EL_TYPE_Q4_0:
+    case EL_TYPE_Q5_0: return 64 + 2 * pair_code_bytes(t);             /* a pair of blocks */
     case EL_TYPE_Q4_K: return 32 + 32 + 8 * G + 4 * 2 * G + 128 * G; /* 2368 */
     case EL_TYPE_Q6_K: return 64 + 16 * G + 16 * 192;                /* 3392 */
     default: return 0;
     }
 }
-static int blk_len(el_type t) { return t == EL_TYPE_Q8_0 ? 32 : 256; }
+/* Types with blocks of 32 and one scale each, packed in pairs of blocks. */
+static bool is_small(el_type t) { return t == EL_TYPE_Q8_0 || t == EL_TYPE_Q4_0 || t == EL_TYPE_Q5_0; }
+static int blk_len(el_type t) { return is_small(t) ? 32 : 256; }
 
-/* q8_0 goes by pairs of blocks: the two blocks' 16 scales (64 B), then the two
- * code blocks (512 B each); an odd last block leaves its pair half full. */
-static size_t q8_scale_off(int64_t b) { return (size_t)(b / 2) * 1088 + 32 * (size_t)(b % 2); }
-static size_t q8_code_off(int64_t b) { return (size_t)(b / 2) * 1088 + 64 + 512 * (size_t)(b % 2); }
+/* Codes of one block of 32 for 16 rows: q8_0 8 x 64 B (code + 128); q4_0 4 x
+ * 64 B of nibbles (low nibble: codes 0..3 of an 8-code step, high: 4..7);
+ * q5_0 the fifth bits (64 B, see pack_block) and then the nibbles as q4_0. */
+static size_t pair_code_bytes(el_type t) { return t == EL_TYPE_Q8_0 ? 512 : t == EL_TYPE_Q4_0 ? 256 : 320; }
+
+/* The blocks of 32 go by pairs: the two blocks' 16 scales each (64 B), then
+ * the two code blocks; an odd last block leaves its pair half full. */
+static size_t sb_scale_off(el_type t, int64_t b) { return (size_t)(b / 2) * blk_bytes(t) + 32 * (size_t)(b % 2); }
+static size_t sb_code_off(el_type t, int64_t b)
+{
+    return (size_t)(b / 2) * blk_bytes(t) + 64 + pair_code_bytes(t) * (size_t)(b % 2);
+}
+static size_t q8_scale_off(int64_t b) { return sb_scale_off(EL_TYPE_Q8_0, b); }
+static size_t q8_code_off(int64_t b) { return sb_code_off(EL_TYPE_Q8_0, b); }
 static size_t group_bytes(el_type t, int64_t nb)
 {
-    if (t == EL_TYPE_Q8_0) return (size_t)(nb / 2) * 1088 + (nb % 2 ? 576 : 0);
+    if (is_small(t)) return (size_t)(nb / 2) * blk_bytes(t) + (nb % 2 ? 64 + pair_code_bytes(t) : 0);
     return (size_t)nb * blk_bytes(t);
 }
 /* q6_K, within a block of 256: d (32 B + 32 padding), the 16 x 16 scales, then
@@ -104,11 +120,13 @@ const char *el_pk_isa_name(el_pk_isa isa)
     return (unsigned)isa < sizeof names / sizeof names[0] ? names[isa] : "?";
 }
 
+static pk_fn kernel_for(el_type t, el_pk_isa isa);
 bool el_repack_supports(el_type t, el_pk_isa isa)
 {
-    if (!isa_runs(isa) || !blk_bytes(t)) return false;
-    return t != EL_TYPE_Q8_0 || isa != EL_PK_AVX2;   /* q8_0's codes + 128 overflow AVX2's int16 pairs */
+    return isa_runs(isa) && blk_bytes(t) && kernel_for(t, isa);
 }
+
+bool el_packed_act_small(const el_packed *p) { return is_small(p->type); }
 
 bool el_repack_wanted(const el_gguf_tensor *W)
 {
@@ -131,12 +149,24 @@ void el_packed_free(el_packed *p)
 
 static float h2f(uint16_t h) { return el_fp16_to_fp32(h); }
 
-/* The codes of one source block in element order (q8_0: + 128). */
+/* The codes of one source block in element order, unsigned (q8_0: + 128;
+ * q4_0 and q5_0 as stored, their zero points 8 and 16 left in). */
 static void block_codes(el_type t, const void *src, uint8_t *u)
 {
     if (t == EL_TYPE_Q8_0) {
         const el_block_q8_0 *b = src;
         for (int k = 0; k < 32; k++) u[k] = (uint8_t)(b->qs[k] ^ 0x80);
+    } else if (t == EL_TYPE_Q4_0) {
+        const el_block_q4_0 *b = src;
+        for (int k = 0; k < 16; k++) u[k] = b->qs[k] & 15, u[k + 16] = b->qs[k] >> 4;
+    } else if (t == EL_TYPE_Q5_0) {
+        const el_block_q5_0 *b = src;
+        uint32_t qh;
+        memcpy(&qh, b->qh, 4);
+        for (int k = 0; k < 16; k++) {
+            u[k] = (uint8_t)((b->qs[k] & 15) | ((qh >> k) & 1) << 4);
+            u[k + 16] = (uint8_t)((b->qs[k] >> 4) | ((qh >> (k + 16)) & 1) << 4);
+        }
     } else if (t == EL_TYPE_Q4_K) {
         const el_block_q4_K *b = src;
         for (int c = 0; c < 4; c++)
@@ -157,15 +187,32 @@ static void block_codes(el_type t, const void *src, uint8_t *u)
     }
 }
 
-/* One block of row rr into the group's block at dst (q8_0: the codes only;
- * the scale goes in front of the pair). src NULL: a padding row of zeros. */
+/* One block of row rr into the group's block at dst (blocks of 32: the codes
+ * only; the scale goes in front of the pair). src NULL: a padding row at its
+ * zero point (its scale is 0). q5_0's fifth bits: byte i of the row's four
+ * holds, for each 64-byte step k of nibbles, the fifth bit of the step's low
+ * nibble i at bit 2k and of its high nibble i at bit 2k + 1, so one 16-bit
+ * shift per step and nibble brings them to bit 4. */
 static void pack_block(el_type t, const void *src, int rr, uint8_t *dst)
 {
     uint8_t u[256], w[4];
     if (src) block_codes(t, src, u);
-    else memset(u, t == EL_TYPE_Q8_0 ? 0x80 : t == EL_TYPE_Q6_K ? 32 : 0, sizeof u);
+    else memset(u, t == EL_TYPE_Q8_0 ? 0x80 : t == EL_TYPE_Q6_K ? 32 : t == EL_TYPE_Q5_0 ? 16 : t == EL_TYPE_Q4_0 ? 8 : 0,
+                sizeof u);
     if (t == EL_TYPE_Q8_0) {
         for (int k = 0; k < 8; k++) memcpy(dst + k * 64 + rr * 4, u + 4 * k, 4);
+    } else if (t == EL_TYPE_Q4_0 || t == EL_TYPE_Q5_0) {
+        uint8_t *nib = dst + (t == EL_TYPE_Q5_0 ? 64 : 0);
+        for (int k = 0; k < 4; k++) {
+            for (int i = 0; i < 4; i++) w[i] = (uint8_t)((u[8 * k + i] & 15) | (u[8 * k + 4 + i] & 15) << 4);
+            memcpy(nib + k * 64 + rr * 4, w, 4);
+        }
+        if (t == EL_TYPE_Q5_0)
+            for (int i = 0; i < 4; i++) {
+                int h = 0;
+                for (int k = 0; k < 4; k++) h |= (u[8 * k + i] >> 4) << (2 * k) | (u[8 * k + 4 + i] >> 4) << (2 * k + 1);
+                dst[rr * 4 + i] = (uint8_t)h;
+            }
     } else if (t == EL_TYPE_Q4_K) {
         const el_block_q4_K *b = src;
         uint16_t d = b ? b->d : 0, dm = b ? b->dmin : 0;
@@ -230,10 +277,11 @@ static void pack_groups(void *arg, int64_t g0, int64_t g1, int ith)
             const uint8_t *src = r < p->out ? (const uint8_t *)j->W->data + (size_t)r * row : NULL;
             for (int64_t b = 0; b < nb; b++) {
                 const uint8_t *sb = src ? src + (size_t)b * sblk : NULL;
-                if (p->type == EL_TYPE_Q8_0) {
-                    uint16_t d = sb ? ((const el_block_q8_0 *)sb)->d : 0;
-                    memcpy(gd + q8_scale_off(b) + 2 * rr, &d, 2);
-                    pack_block(p->type, sb, rr, gd + q8_code_off(b));
+                if (is_small(p->type)) {
+                    uint16_t d = 0;
+                    if (sb) memcpy(&d, sb, 2);   /* every block of 32 starts with its f16 scale */
+                    memcpy(gd + sb_scale_off(p->type, b) + 2 * rr, &d, 2);
+                    pack_block(p->type, sb, rr, gd + sb_code_off(p->type, b));
                 } else {
                     pack_block(p->type, sb, rr, gd + (size_t)b * bb);
                 }
@@ -306,12 +354,24 @@ void el_packed_get_row(const el_packed *p, int64_t r, float *dst)
     int64_t nb = p->in / blk_len(p->type);
     const uint8_t *gd = p->data + (size_t)g * p->group_bytes;
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *blk = p->type == EL_TYPE_Q8_0 ? gd + q8_code_off(b) : gd + (size_t)b * bb;
+        const uint8_t *blk = is_small(p->type) ? gd + sb_code_off(p->type, b) : gd + (size_t)b * bb;
         uint16_t h;
         if (p->type == EL_TYPE_Q8_0) {
             memcpy(&h, gd + q8_scale_off(b) + 2 * rr, 2);
             float d = h2f(h);
             for (int k = 0; k < 32; k++) dst[32 * b + k] = d * (float)(int8_t)(blk[(k / 4) * 64 + rr * 4 + k % 4] ^ 0x80);
+        } else if (is_small(p->type)) {   /* q4_0, q5_0 */
+            bool q5 = p->type == EL_TYPE_Q5_0;
+            memcpy(&h, gd + sb_scale_off(p->type, b) + 2 * rr, 2);
+            float d = h2f(h);
+            const uint8_t *nib = blk + (q5 ? 64 : 0);
+            for (int k = 0; k < 32; k++) {
+                int step = k / 8, upper = (k % 8) >= 4, i = k % 4;
+                uint8_t v = nib[step * 64 + rr * 4 + i];
+                int q = upper ? v >> 4 : v & 15;
+                if (q5) q |= ((blk[rr * 4 + i] >> (2 * step + upper)) & 1) << 4;
+                dst[32 * b + k] = d * (float)(q - (q5 ? 16 : 8));
+            }
         } else if (p->type == EL_TYPE_Q4_K) {
             uint16_t hm;
             memcpy(&h, blk + 2 * rr, 2);
@@ -346,13 +406,13 @@ void el_packed_get_row(const el_packed *p, int64_t r, float *dst)
 
 size_t el_packed_act_row_bytes(const el_packed *p)
 {
-    if (p->type == EL_TYPE_Q8_0) return (size_t)(p->in / 32) * sizeof(el_act_q8);
+    if (is_small(p->type)) return (size_t)(p->in / 32) * sizeof(el_act_q8);
     return (size_t)(p->in / 256) * sizeof(act_x16k);
 }
 
 void el_packed_quantize_act(const el_packed *p, const float *x, void *dst)
 {
-    if (p->type == EL_TYPE_Q8_0) {
+    if (is_small(p->type)) {
         el_qdot_quantize_act(EL_TYPE_Q8_0, x, dst, p->in);
         return;
     }
@@ -422,6 +482,67 @@ ALWAYS T_X16 void q8_body(const uint8_t *g, int64_t nb, const uint8_t *act, size
         }
     }
     UNROLL8 for (int c = 0; c < NC; c++) store_rows(y + c * ldy, facc[c], nrows);
+}
+
+/* q4_0 and q5_0 (Q5 = 1): per block, the int32 dot starts at -(zero point) x
+ * (sum of the activation codes); a 64-byte step of nibbles gives two steps
+ * of codes, q5_0's fifth bits put in at bit 4 by one ternary-logic op. P
+ * partial sums per column as in q8_body. */
+ALWAYS T_X16 void q450_body(const uint8_t *g0, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy,
+                            int nrows, const int NC, const int Q5)
+{
+    const el_type t = Q5 ? EL_TYPE_Q5_0 : EL_TYPE_Q4_0;
+    const int P = NC == 1 ? 4 : NC == 2 ? 2 : 1;
+    const __m512i m4 = _mm512_set1_epi8(15), m10 = _mm512_set1_epi8(0x10);
+    __m512 facc[8];
+    UNROLL8 for (int c = 0; c < NC; c++) facc[c] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(g0 + sb_scale_off(t, b))));
+        const uint8_t *g = g0 + sb_code_off(t, b), *nib = g + (Q5 ? 64 : 0);
+        const el_act_q8 *a[8];
+        UNROLL8 for (int c = 0; c < NC; c++) a[c] = (const el_act_q8 *)(act + c * ast) + b;
+        __m512i acc[8][4];
+        UNROLL8 for (int c = 0; c < NC; c++)
+        {
+            acc[c][0] = _mm512_set1_epi32((Q5 ? -16 : -8) * a[c]->sum);
+            for (int q = 1; q < P; q++) acc[c][q] = _mm512_setzero_si512();
+        }
+        __m512i hb = Q5 ? _mm512_load_si512((const void *)g) : _mm512_setzero_si512();
+        UNROLL8 for (int k = 0; k < 4; k++)
+        {
+            __m512i v = _mm512_load_si512((const void *)(nib + 64 * k));
+            __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            if (Q5) {
+                /* fifth bits 2k and 2k + 1 of each byte to bit 4: A | (B & C) */
+                __m512i hl = k < 3 ? _mm512_slli_epi16(hb, 4 - 2 * k) : _mm512_srli_epi16(hb, 2);
+                __m512i hh = k < 2 ? _mm512_slli_epi16(hb, 3 - 2 * k) : _mm512_srli_epi16(hb, 2 * k - 3);
+                lo = _mm512_ternarylogic_epi32(lo, hl, m10, 0xF8);
+                hi = _mm512_ternarylogic_epi32(hi, hh, m10, 0xF8);
+            }
+            UNROLL8 for (int c = 0; c < NC; c++)
+            {
+                acc[c][(2 * k) % P] = _mm512_dpbusd_epi32(acc[c][(2 * k) % P], lo, bcast4(a[c]->qs + 8 * k));
+                acc[c][(2 * k + 1) % P] = _mm512_dpbusd_epi32(acc[c][(2 * k + 1) % P], hi, bcast4(a[c]->qs + 8 * k + 4));
+            }
+        }
+        UNROLL8 for (int c = 0; c < NC; c++)
+        {
+            __m512i s = acc[c][0];
+            for (int q = 1; q < P; q++) s = _mm512_add_epi32(s, acc[c][q]);
+            facc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(a[c]->d)), facc[c]);
+        }
+    }
+    UNROLL8 for (int c = 0; c < NC; c++) store_rows(y + c * ldy, facc[c], nrows);
+}
+ALWAYS T_X16 void q40_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                           const int NC)
+{
+    q450_body(g, nb, act, ast, y, ldy, nrows, NC, 0);
+}
+ALWAYS T_X16 void q50_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                           const int NC)
+{
+    q450_body(g, nb, act, ast, y, ldy, nrows, NC, 1);
 }
 
 /* q4_K: per sub-block j of 32, an int32 dot per row, times the row's scale in
@@ -550,6 +671,14 @@ static T_X16 void q6k_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size
 {
     DISPATCH(q6k_body)
 }
+static T_X16 void q40_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    DISPATCH(q40_body)
+}
+static T_X16 void q50_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    DISPATCH(q50_body)
+}
 
 /* 256-bit kernels: AVX2, AVX-512 VL VNNI on ymm (EVEX), AVX-VNNI (VEX) */
 #define YT __attribute__((target("avx2,fma,f16c")))
@@ -578,14 +707,15 @@ static T_X16 void q6k_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size
 
 static pk_fn kernel_for(el_type t, el_pk_isa isa)
 {
-    int k = t == EL_TYPE_Q8_0 ? 0 : t == EL_TYPE_Q4_K ? 1 : 2;
-    static const pk_fn fns[5][3] = {
-        [EL_PK_AVX2] = {NULL, q4k_avx2, q6k_avx2},
-        [EL_PK_VNNI256] = {q8_vnni256, q4k_vnni256, q6k_vnni256},
-        [EL_PK_AVX512] = {q8_x16, q4k_x16, q6k_x16},
-        [EL_PK_AVXVNNI] = {q8_avxvnni, q4k_avxvnni, q6k_avxvnni},
+    int k = t == EL_TYPE_Q8_0 ? 0 : t == EL_TYPE_Q4_K ? 1 : t == EL_TYPE_Q6_K ? 2 : t == EL_TYPE_Q4_0 ? 3 : t == EL_TYPE_Q5_0 ? 4 : -1;
+    /* AVX2 has no q8_0: its codes + 128 overflow the int16 pairs of vpmaddubsw */
+    static const pk_fn fns[5][5] = {
+        [EL_PK_AVX2] = {NULL, q4k_avx2, q6k_avx2, q40_avx2, q50_avx2},
+        [EL_PK_VNNI256] = {q8_vnni256, q4k_vnni256, q6k_vnni256, q40_vnni256, q50_vnni256},
+        [EL_PK_AVX512] = {q8_x16, q4k_x16, q6k_x16, q40_x16, q50_x16},
+        [EL_PK_AVXVNNI] = {q8_avxvnni, q4k_avxvnni, q6k_avxvnni, q40_avxvnni, q50_avxvnni},
     };
-    return (unsigned)isa < 5 ? fns[isa][k] : NULL;
+    return (unsigned)isa < 5 && k >= 0 ? fns[isa][k] : NULL;
 }
 
 #elif defined(HAVE_NEON16)
@@ -676,6 +806,67 @@ ALWAYS T_NP void q8n_body(const uint8_t *g0, int64_t nb, const uint8_t *act, siz
         }
     }
     UNROLL8 for (int c = 0; c < NC; c++) store_quads(y + c * ldy, facc[c], nrows);
+}
+
+/* q4_0 (Q5 = 0) and q5_0 (Q5 = 1): the nibbles' step k holds codes 8k..8k+3
+ * (low) and 8k+4..8k+7 (high) of 4 rows per vector; q5_0's fifth bits come
+ * to bit 4 by a byte shift. The dot starts at -(zero point) x (code sum). */
+ALWAYS T_NP void q450n_body(const uint8_t *g0, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                            const int NC, const int Q5)
+{
+    const el_type t = Q5 ? EL_TYPE_Q5_0 : EL_TYPE_Q4_0;
+    const uint8x16_t m4 = vdupq_n_u8(15), m10 = vdupq_n_u8(0x10);
+    float32x4_t facc[2][4];
+    UNROLL8 for (int c = 0; c < NC; c++) for (int r = 0; r < 4; r++) facc[c][r] = vdupq_n_f32(0);
+    for (int64_t b = 0; b < nb; b++) {
+        float32x4_t dw[4];
+        f16x16(g0 + sb_scale_off(t, b), dw);
+        const uint8_t *g = g0 + sb_code_off(t, b), *nib = g + (Q5 ? 64 : 0);
+        const el_act_q8 *a[2];
+        int8x16_t a0[2], a1[2];
+        UNROLL8 for (int c = 0; c < NC; c++)
+        {
+            a[c] = (const el_act_q8 *)(act + c * ast) + b;
+            a0[c] = vld1q_s8(a[c]->qs), a1[c] = vld1q_s8(a[c]->qs + 16);
+        }
+        UNROLL8 for (int r = 0; r < 4; r++)
+        {
+            int32x4_t acc[2];
+            UNROLL8 for (int c = 0; c < NC; c++) acc[c] = vdupq_n_s32((Q5 ? -16 : -8) * a[c]->sum);
+            uint8x16_t hb = Q5 ? vld1q_u8(g + 16 * r) : vdupq_n_u8(0);
+            UNROLL8 for (int k = 0; k < 4; k++)
+            {
+                uint8x16_t v = vld1q_u8(nib + 64 * k + 16 * r);
+                uint8x16_t lo = vandq_u8(v, m4), hi = vshrq_n_u8(v, 4);
+                if (Q5) {
+                    uint8x16_t hl = k == 0 ? vshlq_n_u8(hb, 4) : k == 1 ? vshlq_n_u8(hb, 2) : k == 2 ? hb : vshrq_n_u8(hb, 2);
+                    uint8x16_t hh = k == 0 ? vshlq_n_u8(hb, 3) : k == 1 ? vshlq_n_u8(hb, 1) : k == 2 ? vshrq_n_u8(hb, 1)
+                                                                                                     : vshrq_n_u8(hb, 3);
+                    lo = vorrq_u8(lo, vandq_u8(hl, m10));
+                    hi = vorrq_u8(hi, vandq_u8(hh, m10));
+                }
+                UNROLL8 for (int c = 0; c < NC; c++)
+                {
+                    int8x16_t A = k < 2 ? a0[c] : a1[c];
+                    acc[c] = dot_lane(acc[c], vreinterpretq_s8_u8(lo), A, (2 * k) % 4);
+                    acc[c] = dot_lane(acc[c], vreinterpretq_s8_u8(hi), A, (2 * k + 1) % 4);
+                }
+            }
+            UNROLL8 for (int c = 0; c < NC; c++)
+                facc[c][r] = vfmaq_f32(facc[c][r], vcvtq_f32_s32(acc[c]), vmulq_n_f32(dw[r], a[c]->d));
+        }
+    }
+    UNROLL8 for (int c = 0; c < NC; c++) store_quads(y + c * ldy, facc[c], nrows);
+}
+ALWAYS T_NP void q40n_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                           const int NC)
+{
+    q450n_body(g, nb, act, ast, y, ldy, nrows, NC, 0);
+}
+ALWAYS T_NP void q50n_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                           const int NC)
+{
+    q450n_body(g, nb, act, ast, y, ldy, nrows, NC, 1);
 }
 
 ALWAYS T_NP void q4kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
@@ -811,11 +1002,26 @@ static T_NP void q6k_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size
 {
     NDISPATCH(q6kn_body)
 }
+static T_NP void q40_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    NDISPATCH(q40n_body)
+}
+static T_NP void q50_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    NDISPATCH(q50n_body)
+}
 
 static pk_fn kernel_for(el_type t, el_pk_isa isa)
 {
     if (isa != EL_PK_NEON) return NULL;
-    return t == EL_TYPE_Q8_0 ? q8_neon : t == EL_TYPE_Q4_K ? q4k_neon : q6k_neon;
+    switch (t) {
+    case EL_TYPE_Q8_0: return q8_neon;
+    case EL_TYPE_Q4_K: return q4k_neon;
+    case EL_TYPE_Q6_K: return q6k_neon;
+    case EL_TYPE_Q4_0: return q40_neon;
+    case EL_TYPE_Q5_0: return q50_neon;
+    default: return NULL;
+    }
 }
 #else
 static pk_fn kernel_for(el_type t, el_pk_isa isa)

@@ -17,6 +17,9 @@
  *   q4_K:  per 256: 16 f16 d, 16 f16 dmin, 8 x 16 six-bit scales (u8), 8 x 16
  *          mins (u8, in pairs), 32 x 64 B of nibbles (low nibble: codes 0..3
  *          of an 8-code step, high nibble: codes 4..7)
+ *   q4_0:  as q8_0, with per block 4 x 64 B of nibbles (code, zero point 8;
+ *          low nibble: codes 0..3 of an 8-code step, high nibble: codes 4..7)
+ *   q5_0:  as q4_0, with the codes' fifth bits (64 B) before each block's nibbles
  *   q6_K:  per 256: 16 f16 d (and 32 B padding), 16 x 16 int8 scales, then
  *          per sub-block of 16: its high two bits (64 B), then 2 x 64 B of low
  *          nibbles (as q4_K)
@@ -82,6 +85,9 @@ size_t el_packed_bytes(const el_packed *p);
 /* Row r of the matrix as floats (the embedding lookup of tied weights). */
 void el_packed_get_row(const el_packed *p, int64_t r, float *dst);
 
+/* Does p take activations in blocks of 32 (el_act_q8: q8_0, q4_0, q5_0), not
+ * of 256 (the k-quants)? Products sharing one quantised row must agree. */
+bool el_packed_act_small(const el_packed *p);
 /* Activation rows quantised for the packed kernels: bytes per row of in floats. */
 size_t el_packed_act_row_bytes(const el_packed *p);
 void el_packed_quantize_act(const el_packed *p, const float *x, void *dst);

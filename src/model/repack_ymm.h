@@ -12,7 +12,9 @@
  * AVX2 bounds (codes are unsigned, activations int8): q4_K codes <= 15, so a
  * sub-block's 8 steps sum to at most 8 * 2 * 15 * 127 = 30480 in int16; q6_K
  * codes <= 63, two steps at most 2 * 2 * 63 * 127 = 32004. q8_0 codes are
- * stored + 128 (<= 255) and would overflow int16: q8_0 needs YVNNI. */
+ * stored + 128 (<= 255) and would overflow int16: q8_0 needs YVNNI. q4_0
+ * and q5_0 codes <= 31: half a block (two 64-byte steps, four vpmaddubsw)
+ * sums to at most 4 * 2 * 31 * 127 = 31496. */
 
 #define YCAT2(a, b) a##b
 #define YCAT(a, b) YCAT2(a, b)
@@ -122,6 +124,74 @@ ALWAYS YT void YN(q4kh_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_
     UNROLL8 for (int c = 0; c < NC; c++) YN(store8_)(y + c * ldy + 8 * H, facc[c], nrows - 8 * H);
 }
 
+/* q4_0 (Q5 = 0) and q5_0 (Q5 = 1), as q450_body in repack.c */
+ALWAYS YT void YN(q450h_)(const uint8_t *g0, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                          const int H, const int NC, const int Q5)
+{
+    const el_type t = Q5 ? EL_TYPE_Q5_0 : EL_TYPE_Q4_0;
+    const __m256i m4 = _mm256_set1_epi8(15), m10 = _mm256_set1_epi8(0x10);
+#if !YVNNI
+    const __m256i ones = _mm256_set1_epi16(1);
+#endif
+    __m256 facc[4];
+    UNROLL8 for (int c = 0; c < NC; c++) facc[c] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        __m256 dw = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(g0 + sb_scale_off(t, b) + 16 * H)));
+        const uint8_t *g = g0 + sb_code_off(t, b) + 32 * H, *nib = g + (Q5 ? 64 : 0);
+        const el_act_q8 *a[4];
+        __m256i acc[4][2];
+        UNROLL8 for (int c = 0; c < NC; c++)
+        {
+            a[c] = (const el_act_q8 *)(act + c * ast) + b;
+            acc[c][0] = acc[c][1] = _mm256_setzero_si256();
+        }
+        __m256i hb = Q5 ? _mm256_load_si256((const __m256i *)g) : _mm256_setzero_si256();
+        UNROLL8 for (int k = 0; k < 4; k++)
+        {
+            __m256i v = _mm256_load_si256((const __m256i *)(nib + 64 * k));
+            __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            if (Q5) {
+                __m256i hl = k < 3 ? _mm256_slli_epi16(hb, 4 - 2 * k) : _mm256_srli_epi16(hb, 2);
+                __m256i hh = k < 2 ? _mm256_slli_epi16(hb, 3 - 2 * k) : _mm256_srli_epi16(hb, 2 * k - 3);
+                lo = _mm256_or_si256(lo, _mm256_and_si256(hl, m10));
+                hi = _mm256_or_si256(hi, _mm256_and_si256(hh, m10));
+            }
+            UNROLL8 for (int c = 0; c < NC; c++)
+            {
+                const int8_t *q = a[c]->qs + 8 * k;
+#if YVNNI
+                acc[c][k / 2] = YDPBUSD(acc[c][k / 2], lo, YN(bc4_)(q));
+                acc[c][k / 2] = YDPBUSD(acc[c][k / 2], hi, YN(bc4_)(q + 4));
+#else
+                acc[c][k / 2] = _mm256_add_epi16(acc[c][k / 2], _mm256_maddubs_epi16(lo, YN(bc4_)(q)));
+                acc[c][k / 2] = _mm256_add_epi16(acc[c][k / 2], _mm256_maddubs_epi16(hi, YN(bc4_)(q + 4)));
+#endif
+            }
+        }
+        UNROLL8 for (int c = 0; c < NC; c++)
+        {
+#if YVNNI
+            __m256i s = _mm256_add_epi32(acc[c][0], acc[c][1]);
+#else
+            __m256i s = _mm256_add_epi32(_mm256_madd_epi16(acc[c][0], ones), _mm256_madd_epi16(acc[c][1], ones));
+#endif
+            s = _mm256_add_epi32(s, _mm256_set1_epi32((Q5 ? -16 : -8) * a[c]->sum));
+            facc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(a[c]->d)), facc[c]);
+        }
+    }
+    UNROLL8 for (int c = 0; c < NC; c++) YN(store8_)(y + c * ldy + 8 * H, facc[c], nrows - 8 * H);
+}
+ALWAYS YT void YN(q40h_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                         const int H, const int NC)
+{
+    YN(q450h_)(g, nb, act, ast, y, ldy, nrows, H, NC, 0);
+}
+ALWAYS YT void YN(q50h_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                         const int H, const int NC)
+{
+    YN(q450h_)(g, nb, act, ast, y, ldy, nrows, H, NC, 1);
+}
+
 ALWAYS YT void YN(q6kh_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
                          const int H, const int NC)
 {
@@ -196,6 +266,14 @@ static YT void YN(q4k_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t
 static YT void YN(q6k_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
     YDISPATCH(YN(q6kh_))
+}
+static YT void YN(q40_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    YDISPATCH(YN(q40h_))
+}
+static YT void YN(q50_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    YDISPATCH(YN(q50h_))
 }
 
 #undef YDISPATCH
