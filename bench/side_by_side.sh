@@ -4,9 +4,12 @@
 # compare the ratios of one run, not absolute numbers across runs).
 #
 #   LLAMA_BENCH=/path/to/llama-bench sh bench/side_by_side.sh [REPS]
+#   MODELS="smollm2-135m-q4_0 qwen2.5-0.5b-q4_k_m" LLAMA_BENCH=... sh bench/side_by_side.sh 3
 #
-# Makes the two synthetic models of the speed issue with `edgelm synth` (in
-# $OUT, default /tmp/edgelm-bench) and prints one markdown table.
+# Makes the synthetic models with `edgelm synth` (in $OUT, default
+# /tmp/edgelm-bench; a name is LIKE-TYPE, as `edgelm synth --like LIKE --type
+# TYPE`) and prints one markdown table. MODELS defaults to the two of the
+# speed issue.
 set -e
 cd "$(dirname "$0")/.."
 EL=${EL:-./build/edgelm}
@@ -14,12 +17,14 @@ LB=${LLAMA_BENCH:?set LLAMA_BENCH to the path of llama-bench}
 OUT=${OUT:-/tmp/edgelm-bench}
 REPS=${1:-3}
 T=${THREADS:-2}
+MODELS=${MODELS:-smollm2-135m-q8_0 llama-3.2-1b-q4_k_m}
 mkdir -p "$OUT"
-[ -f "$OUT/smollm2-135m-q8_0.gguf" ] || $EL synth --like smollm2-135m --type q8_0 -o "$OUT/smollm2-135m-q8_0.gguf"
-[ -f "$OUT/llama-3.2-1b-q4_k_m.gguf" ] || $EL synth --like llama-3.2-1b --type q4_k_m -o "$OUT/llama-3.2-1b-q4_k_m.gguf"
+for m in $MODELS; do
+  [ -f "$OUT/$m.gguf" ] || $EL synth --like "${m%-*}" --type "${m##*-}" -o "$OUT/$m.gguf"
+done
 BW=$($EL membw -t "$T" --size 256 -r 5 --json | awk -F: '/"read"/ { gsub(/[ \t,]/, "", $2); print $2 }')
 rows=""
-for m in smollm2-135m-q8_0 llama-3.2-1b-q4_k_m; do
+for m in $MODELS; do
   f="$OUT/$m.gguf"
   for test in "-p 512 -n 0" "-p 0 -n 128"; do
     name=$(echo "$test" | awk '{ if ($2 != "0") print "pp"$2; else print "tg"$4 }')

@@ -55,8 +55,8 @@ static void make(mat *m, el_type type, int64_t in, int64_t out)
     m->t.data = m->q;
 }
 
-static const el_type types[] = {EL_TYPE_Q8_0, EL_TYPE_Q4_K, EL_TYPE_Q6_K, EL_TYPE_Q4_0, EL_TYPE_Q5_0};
-#define N_TYPES 5
+static const el_type types[] = {EL_TYPE_Q8_0, EL_TYPE_Q4_K, EL_TYPE_Q6_K, EL_TYPE_Q4_0, EL_TYPE_Q5_0, EL_TYPE_Q5_K};
+#define N_TYPES 6
 /* blocks of 32 rather than 256 */
 static bool small(el_type t) { return t == EL_TYPE_Q8_0 || t == EL_TYPE_Q4_0 || t == EL_TYPE_Q5_0; }
 static const int64_t outs[] = {16, 37, 64, 129};

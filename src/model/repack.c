@@ -29,6 +29,7 @@ static size_t blk_bytes(el_type t)
     case EL_TYPE_Q4_0:
     case EL_TYPE_Q5_0: return 64 + 2 * pair_code_bytes(t);             /* a pair of blocks */
     case EL_TYPE_Q4_K: return 32 + 32 + 8 * G + 4 * 2 * G + 128 * G; /* 2368 */
+    case EL_TYPE_Q5_K: return 32 + 32 + 8 * G + 4 * 2 * G + 8 * 320;   /* 2880 */
     case EL_TYPE_Q6_K: return 64 + 16 * G + 16 * 192;                /* 3392 */
     default: return 0;
     }
@@ -56,6 +57,10 @@ static size_t group_bytes(el_type t, int64_t nb)
     if (is_small(t)) return (size_t)(nb / 2) * blk_bytes(t) + (nb % 2 ? 64 + pair_code_bytes(t) : 0);
     return (size_t)nb * blk_bytes(t);
 }
+/* q5_K, within a block of 256: as q4_K up to the mins (320 B), then per
+ * sub-block j of 32 the fifth bits (64 B, as q5_0's) and the nibbles (as q4_K). */
+#define Q5K_HB(j) (320 + 320 * (j))
+#define Q5K_NIB(j, h) (320 + 320 * (j) + 64 + 64 * (h))
 /* q6_K, within a block of 256: d (32 B + 32 padding), the 16 x 16 scales, then
  * per sub-block j of 16 the high two bits (64 B) and two steps of nibbles. */
 #define Q6_HIB(j) (320 + 192 * (j))
@@ -174,6 +179,13 @@ static void block_codes(el_type t, const void *src, uint8_t *u)
                 u[64 * c + l] = b->qs[32 * c + l] & 15;
                 u[64 * c + 32 + l] = b->qs[32 * c + l] >> 4;
             }
+    } else if (t == EL_TYPE_Q5_K) {
+        const el_block_q5_K *b = src;
+        for (int c = 0; c < 4; c++)
+            for (int l = 0; l < 32; l++) {
+                u[64 * c + l] = (uint8_t)((b->qs[32 * c + l] & 15) | ((b->qh[l] >> (2 * c)) & 1) << 4);
+                u[64 * c + 32 + l] = (uint8_t)((b->qs[32 * c + l] >> 4) | ((b->qh[l] >> (2 * c + 1)) & 1) << 4);
+            }
     } else {
         const el_block_q6_K *b = src;
         const uint8_t *ql = b->ql, *qh = b->qh;
@@ -187,12 +199,29 @@ static void block_codes(el_type t, const void *src, uint8_t *u)
     }
 }
 
+/* 32 codes of row rr (below 32) as four 64-byte steps of nibbles at nib
+ * (step h: codes 8h..8h+3 low, 8h+4..8h+7 high) and, if hb, their fifth bits
+ * at hb: byte i of the row's four holds the fifth bit of step h's low nibble
+ * i at bit 2h and of its high nibble i at bit 2h + 1, so that one 16-bit
+ * shift per step and nibble brings them to bit 4. */
+static void pack_run32(const uint8_t *c, int rr, uint8_t *nib, uint8_t *hb)
+{
+    uint8_t w[4];
+    for (int h = 0; h < 4; h++) {
+        for (int i = 0; i < 4; i++) w[i] = (uint8_t)((c[8 * h + i] & 15) | (c[8 * h + 4 + i] & 15) << 4);
+        memcpy(nib + h * 64 + rr * 4, w, 4);
+    }
+    if (hb)
+        for (int i = 0; i < 4; i++) {
+            int v = 0;
+            for (int h = 0; h < 4; h++) v |= (c[8 * h + i] >> 4) << (2 * h) | (c[8 * h + 4 + i] >> 4) << (2 * h + 1);
+            hb[rr * 4 + i] = (uint8_t)v;
+        }
+}
+
 /* One block of row rr into the group's block at dst (blocks of 32: the codes
  * only; the scale goes in front of the pair). src NULL: a padding row at its
- * zero point (its scale is 0). q5_0's fifth bits: byte i of the row's four
- * holds, for each 64-byte step k of nibbles, the fifth bit of the step's low
- * nibble i at bit 2k and of its high nibble i at bit 2k + 1, so one 16-bit
- * shift per step and nibble brings them to bit 4. */
+ * zero point (its scale is 0). */
 static void pack_block(el_type t, const void *src, int rr, uint8_t *dst)
 {
     uint8_t u[256], w[4];
@@ -201,34 +230,23 @@ static void pack_block(el_type t, const void *src, int rr, uint8_t *dst)
                 sizeof u);
     if (t == EL_TYPE_Q8_0) {
         for (int k = 0; k < 8; k++) memcpy(dst + k * 64 + rr * 4, u + 4 * k, 4);
-    } else if (t == EL_TYPE_Q4_0 || t == EL_TYPE_Q5_0) {
-        uint8_t *nib = dst + (t == EL_TYPE_Q5_0 ? 64 : 0);
-        for (int k = 0; k < 4; k++) {
-            for (int i = 0; i < 4; i++) w[i] = (uint8_t)((u[8 * k + i] & 15) | (u[8 * k + 4 + i] & 15) << 4);
-            memcpy(nib + k * 64 + rr * 4, w, 4);
-        }
-        if (t == EL_TYPE_Q5_0)
-            for (int i = 0; i < 4; i++) {
-                int h = 0;
-                for (int k = 0; k < 4; k++) h |= (u[8 * k + i] >> 4) << (2 * k) | (u[8 * k + 4 + i] >> 4) << (2 * k + 1);
-                dst[rr * 4 + i] = (uint8_t)h;
-            }
-    } else if (t == EL_TYPE_Q4_K) {
-        const el_block_q4_K *b = src;
-        uint16_t d = b ? b->d : 0, dm = b ? b->dmin : 0;
+    } else if (t == EL_TYPE_Q4_0) {
+        pack_run32(u, rr, dst, NULL);
+    } else if (t == EL_TYPE_Q5_0) {
+        pack_run32(u, rr, dst + 64, dst);
+    } else if (t == EL_TYPE_Q4_K || t == EL_TYPE_Q5_K) {
+        const el_block_q4_K *b4 = src;   /* q5_K starts as q4_K: d, dmin, scales */
+        uint16_t d = b4 ? b4->d : 0, dm = b4 ? b4->dmin : 0;
         memcpy(dst + 2 * rr, &d, 2);
         memcpy(dst + 32 + 2 * rr, &dm, 2);
         uint8_t *sc = dst + 64, *mn = sc + 8 * G, *nib = mn + 8 * G;
         for (int j = 0; j < 8; j++) {
             int s = 0, m = 0;
-            if (b) el_k4_scale_min(j, b->scales, &s, &m);
+            if (b4) el_k4_scale_min(j, b4->scales, &s, &m);
             sc[j * G + rr] = (uint8_t)s;
             mn[(j / 2) * 2 * G + rr * 2 + (j & 1)] = (uint8_t)m;
-            for (int h = 0; h < 4; h++) {
-                const uint8_t *c = u + 32 * j + 8 * h;
-                for (int i = 0; i < 4; i++) w[i] = (uint8_t)(c[i] | c[4 + i] << 4);
-                memcpy(nib + (j * 4 + h) * 64 + rr * 4, w, 4);
-            }
+            if (t == EL_TYPE_Q5_K) pack_run32(u + 32 * j, rr, dst + Q5K_NIB(j, 0), dst + Q5K_HB(j));
+            else pack_run32(u + 32 * j, rr, nib + j * 4 * 64, NULL);
         }
     } else { /* q6_K */
         const el_block_q6_K *b = src;
@@ -372,17 +390,21 @@ void el_packed_get_row(const el_packed *p, int64_t r, float *dst)
                 if (q5) q |= ((blk[rr * 4 + i] >> (2 * step + upper)) & 1) << 4;
                 dst[32 * b + k] = d * (float)(q - (q5 ? 16 : 8));
             }
-        } else if (p->type == EL_TYPE_Q4_K) {
+        } else if (p->type == EL_TYPE_Q4_K || p->type == EL_TYPE_Q5_K) {
+            bool q5 = p->type == EL_TYPE_Q5_K;
             uint16_t hm;
             memcpy(&h, blk + 2 * rr, 2);
             memcpy(&hm, blk + 32 + 2 * rr, 2);
             float d = h2f(h), dmin = h2f(hm);
-            const uint8_t *sc = blk + 64, *mn = sc + 8 * G, *nib = mn + 8 * G;
+            const uint8_t *sc = blk + 64, *mn = sc + 8 * G;
             for (int j = 0; j < 8; j++) {
                 float ds = d * sc[j * G + rr], dm = dmin * mn[(j / 2) * 2 * G + rr * 2 + (j & 1)];
+                const uint8_t *nib = q5 ? blk + Q5K_NIB(j, 0) : mn + 8 * G + j * 4 * 64;
                 for (int l = 0; l < 32; l++) {
-                    uint8_t v = nib[(j * 4 + l / 8) * 64 + rr * 4 + l % 4];
-                    int q = (l % 8) < 4 ? v & 15 : v >> 4;
+                    int step = l / 8, upper = (l % 8) >= 4, i = l % 4;
+                    uint8_t v = nib[step * 64 + rr * 4 + i];
+                    int q = upper ? v >> 4 : v & 15;
+                    if (q5) q |= ((blk[Q5K_HB(j) + rr * 4 + i] >> (2 * step + upper)) & 1) << 4;
                     dst[256 * b + 32 * j + l] = ds * (float)q - dm;
                 }
             }
@@ -545,16 +567,17 @@ ALWAYS T_X16 void q50_body(const uint8_t *g, int64_t nb, const uint8_t *act, siz
     q450_body(g, nb, act, ast, y, ldy, nrows, NC, 1);
 }
 
-/* q4_K: per sub-block j of 32, an int32 dot per row, times the row's scale in
- * float (tmp); the mins against the activation's sums of 32 (macc). */
-ALWAYS T_X16 void q4k_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy,
-                           int nrows, const int NC)
+/* q4_K (Q5 = 0) and q5_K (Q5 = 1): per sub-block j of 32, an int32 dot per
+ * row, times the row's scale in float (tmp); the mins against the
+ * activation's sums of 32 (macc). q5_K's fifth bits as in q450_body. */
+ALWAYS T_X16 void q45k_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy,
+                            int nrows, const int NC, const int Q5)
 {
     const int P = NC <= 2 ? 2 : 1;
-    const __m512i m4 = _mm512_set1_epi8(15);
+    const __m512i m4 = _mm512_set1_epi8(15), m10 = _mm512_set1_epi8(0x10);
     __m512 facc[8];
     UNROLL8 for (int c = 0; c < NC; c++) facc[c] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; b++, g += 2368) {
+    for (int64_t b = 0; b < nb; b++, g += Q5 ? 2880 : 2368) {
         const act_x16k *a[8];
         UNROLL8 for (int c = 0; c < NC; c++) a[c] = (const act_x16k *)(act + c * ast) + b;
         __m512 tmp[8];
@@ -563,13 +586,20 @@ ALWAYS T_X16 void q4k_body(const uint8_t *g, int64_t nb, const uint8_t *act, siz
         for (int j = 0; j < 8; j++) {
             __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(scb + j * G))));
             __m512i lo[4], hi[4];
+            __m512i hb = Q5 ? _mm512_load_si512((const void *)(g + Q5K_HB(j))) : m4;
             UNROLL8 for (int h = 0; h < 4; h++)
             {
-                __m512i v = _mm512_load_si512((const void *)(nib + (j * 4 + h) * 64));
+                __m512i v = _mm512_load_si512((const void *)(Q5 ? g + Q5K_NIB(j, h) : nib + (j * 4 + h) * 64));
                 lo[h] = _mm512_and_si512(v, m4);
                 /* P == 2: the high nibbles stay in place (16 x code), their
                  * sum is shifted back once (exact: every product is a multiple of 16) */
-                hi[h] = P == 2 ? _mm512_andnot_si512(m4, v) : _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                hi[h] = P == 2 && !Q5 ? _mm512_andnot_si512(m4, v) : _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                if (Q5) {
+                    __m512i hl = h < 3 ? _mm512_slli_epi16(hb, 4 - 2 * h) : _mm512_srli_epi16(hb, 2);
+                    __m512i hh = h < 2 ? _mm512_slli_epi16(hb, 3 - 2 * h) : _mm512_srli_epi16(hb, 2 * h - 3);
+                    lo[h] = _mm512_ternarylogic_epi32(lo[h], hl, m10, 0xF8);
+                    hi[h] = _mm512_ternarylogic_epi32(hi[h], hh, m10, 0xF8);
+                }
             }
             UNROLL8 for (int c = 0; c < NC; c++)
             {
@@ -583,7 +613,7 @@ ALWAYS T_X16 void q4k_body(const uint8_t *g, int64_t nb, const uint8_t *act, siz
                     else
                         s0 = _mm512_dpbusd_epi32(s0, hi[h], bcast4(q + 8 * h + 4));
                 }
-                if (P == 2) s0 = _mm512_add_epi32(s0, _mm512_srai_epi32(s1, 4));
+                if (P == 2) s0 = _mm512_add_epi32(s0, Q5 ? s1 : _mm512_srai_epi32(s1, 4));
                 tmp[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), sc, tmp[c]);
             }
         }
@@ -601,6 +631,17 @@ ALWAYS T_X16 void q4k_body(const uint8_t *g, int64_t nb, const uint8_t *act, siz
         }
     }
     UNROLL8 for (int c = 0; c < NC; c++) store_rows(y + c * ldy, facc[c], nrows);
+}
+
+ALWAYS T_X16 void q4k_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                           const int NC)
+{
+    q45k_body(g, nb, act, ast, y, ldy, nrows, NC, 0);
+}
+ALWAYS T_X16 void q5k_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                           const int NC)
+{
+    q45k_body(g, nb, act, ast, y, ldy, nrows, NC, 1);
 }
 
 /* q6_K: codes rebuilt from the low nibbles and the high two bits; per
@@ -671,6 +712,10 @@ static T_X16 void q6k_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size
 {
     DISPATCH(q6k_body)
 }
+static T_X16 void q5k_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    DISPATCH(q5k_body)
+}
 static T_X16 void q40_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
     DISPATCH(q40_body)
@@ -707,13 +752,14 @@ static T_X16 void q50_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size
 
 static pk_fn kernel_for(el_type t, el_pk_isa isa)
 {
-    int k = t == EL_TYPE_Q8_0 ? 0 : t == EL_TYPE_Q4_K ? 1 : t == EL_TYPE_Q6_K ? 2 : t == EL_TYPE_Q4_0 ? 3 : t == EL_TYPE_Q5_0 ? 4 : -1;
+    int k = t == EL_TYPE_Q8_0 ? 0 : t == EL_TYPE_Q4_K ? 1 : t == EL_TYPE_Q6_K ? 2 : t == EL_TYPE_Q4_0 ? 3 : t == EL_TYPE_Q5_0 ? 4
+          : t == EL_TYPE_Q5_K ? 5 : -1;
     /* AVX2 has no q8_0: its codes + 128 overflow the int16 pairs of vpmaddubsw */
-    static const pk_fn fns[5][5] = {
-        [EL_PK_AVX2] = {NULL, q4k_avx2, q6k_avx2, q40_avx2, q50_avx2},
-        [EL_PK_VNNI256] = {q8_vnni256, q4k_vnni256, q6k_vnni256, q40_vnni256, q50_vnni256},
-        [EL_PK_AVX512] = {q8_x16, q4k_x16, q6k_x16, q40_x16, q50_x16},
-        [EL_PK_AVXVNNI] = {q8_avxvnni, q4k_avxvnni, q6k_avxvnni, q40_avxvnni, q50_avxvnni},
+    static const pk_fn fns[5][6] = {
+        [EL_PK_AVX2] = {NULL, q4k_avx2, q6k_avx2, q40_avx2, q50_avx2, q5k_avx2},
+        [EL_PK_VNNI256] = {q8_vnni256, q4k_vnni256, q6k_vnni256, q40_vnni256, q50_vnni256, q5k_vnni256},
+        [EL_PK_AVX512] = {q8_x16, q4k_x16, q6k_x16, q40_x16, q50_x16, q5k_x16},
+        [EL_PK_AVXVNNI] = {q8_avxvnni, q4k_avxvnni, q6k_avxvnni, q40_avxvnni, q50_avxvnni, q5k_avxvnni},
     };
     return (unsigned)isa < 5 && k >= 0 ? fns[isa][k] : NULL;
 }
@@ -869,13 +915,14 @@ ALWAYS T_NP void q50n_body(const uint8_t *g, int64_t nb, const uint8_t *act, siz
     q450n_body(g, nb, act, ast, y, ldy, nrows, NC, 1);
 }
 
-ALWAYS T_NP void q4kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
-                           const int NC)
+/* q4_K (Q5 = 0) and q5_K (Q5 = 1) */
+ALWAYS T_NP void q45kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                            const int NC, const int Q5)
 {
-    const uint8x16_t m4 = vdupq_n_u8(15);
+    const uint8x16_t m4 = vdupq_n_u8(15), m10 = vdupq_n_u8(0x10);
     float32x4_t facc[2][4];
     UNROLL8 for (int c = 0; c < NC; c++) for (int r = 0; r < 4; r++) facc[c][r] = vdupq_n_f32(0);
-    for (int64_t b = 0; b < nb; b++, g += 2368) {
+    for (int64_t b = 0; b < nb; b++, g += Q5 ? 2880 : 2368) {
         const act_x16k *a[2];
         float32x4_t tmp[2][4];
         UNROLL8 for (int c = 0; c < NC; c++)
@@ -893,10 +940,19 @@ ALWAYS T_NP void q4kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, siz
             {
                 int32x4_t acc[2];
                 UNROLL8 for (int c = 0; c < NC; c++) acc[c] = vdupq_n_s32(0);
+                uint8x16_t hb = Q5 ? vld1q_u8(g + Q5K_HB(j) + 16 * r) : m4;
                 UNROLL8 for (int h = 0; h < 4; h++)
                 {
-                    uint8x16_t v = vld1q_u8(nib + (j * 4 + h) * 64 + 16 * r);
-                    int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, m4)), hi = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
+                    uint8x16_t v = vld1q_u8((Q5 ? g + Q5K_NIB(j, h) : nib + (j * 4 + h) * 64) + 16 * r);
+                    uint8x16_t lo8 = vandq_u8(v, m4), hi8 = vshrq_n_u8(v, 4);
+                    if (Q5) {
+                        uint8x16_t hl = h == 0 ? vshlq_n_u8(hb, 4) : h == 1 ? vshlq_n_u8(hb, 2) : h == 2 ? hb : vshrq_n_u8(hb, 2);
+                        uint8x16_t hh = h == 0 ? vshlq_n_u8(hb, 3) : h == 1 ? vshlq_n_u8(hb, 1) : h == 2 ? vshrq_n_u8(hb, 1)
+                                                                                                         : vshrq_n_u8(hb, 3);
+                        lo8 = vorrq_u8(lo8, vandq_u8(hl, m10));
+                        hi8 = vorrq_u8(hi8, vandq_u8(hh, m10));
+                    }
+                    int8x16_t lo = vreinterpretq_s8_u8(lo8), hi = vreinterpretq_s8_u8(hi8);
                     UNROLL8 for (int c = 0; c < NC; c++)
                     {
                         int8x16_t A = h < 2 ? A0[c] : A1[c];
@@ -936,6 +992,17 @@ ALWAYS T_NP void q4kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, siz
         }
     }
     UNROLL8 for (int c = 0; c < NC; c++) store_quads(y + c * ldy, facc[c], nrows);
+}
+
+ALWAYS T_NP void q4kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                           const int NC)
+{
+    q45kn_body(g, nb, act, ast, y, ldy, nrows, NC, 0);
+}
+ALWAYS T_NP void q5kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                           const int NC)
+{
+    q45kn_body(g, nb, act, ast, y, ldy, nrows, NC, 1);
 }
 
 ALWAYS T_NP void q6kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
@@ -1002,6 +1069,10 @@ static T_NP void q6k_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size
 {
     NDISPATCH(q6kn_body)
 }
+static T_NP void q5k_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    NDISPATCH(q5kn_body)
+}
 static T_NP void q40_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
     NDISPATCH(q40n_body)
@@ -1017,6 +1088,7 @@ static pk_fn kernel_for(el_type t, el_pk_isa isa)
     switch (t) {
     case EL_TYPE_Q8_0: return q8_neon;
     case EL_TYPE_Q4_K: return q4k_neon;
+    case EL_TYPE_Q5_K: return q5k_neon;
     case EL_TYPE_Q6_K: return q6k_neon;
     case EL_TYPE_Q4_0: return q40_neon;
     case EL_TYPE_Q5_0: return q50_neon;

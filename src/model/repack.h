@@ -20,13 +20,15 @@
  *   q4_0:  as q8_0, with per block 4 x 64 B of nibbles (code, zero point 8;
  *          low nibble: codes 0..3 of an 8-code step, high nibble: codes 4..7)
  *   q5_0:  as q4_0, with the codes' fifth bits (64 B) before each block's nibbles
+ *   q5_K:  as q4_K up to the mins, then per sub-block of 32 its fifth bits
+ *          (64 B, as q5_0) and its 4 x 64 B of nibbles
  *   q6_K:  per 256: 16 f16 d (and 32 B padding), 16 x 16 int8 scales, then
  *          per sub-block of 16: its high two bits (64 B), then 2 x 64 B of low
  *          nibbles (as q4_K)
  * Rows past the end of the matrix are zero in the last group.
  *
  * Kernels for x86-64: AVX-512 VNNI on zmm (16 rows at once), and on ymm (two
- * halves of 8 rows) with VNNI (EVEX or VEX) or plain AVX2 (q4_K and q6_K only).
+ * halves of 8 rows) with VNNI (EVEX or VEX) or plain AVX2 (all but q8_0).
  * ARM with the dot-product extension: sdot by lane, 4 rows per vector.
  * EL_REPACK=0 turns packing off (the row kernels of qdot.h are used then, as
  * on other CPUs). */

@@ -66,46 +66,57 @@ ALWAYS YT void YN(q8h_)(const uint8_t *g0, int64_t nb, const uint8_t *act, size_
 }
 #endif
 
-ALWAYS YT void YN(q4kh_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
-                         const int H, const int NC)
+/* q4_K (Q5 = 0) and q5_K (Q5 = 1); AVX2 sums q5_K's sub-block in two int16
+ * halves (codes <= 31, as q4_0 / q5_0) */
+ALWAYS YT void YN(q45kh_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                          const int H, const int NC, const int Q5)
 {
-    const __m256i m4 = _mm256_set1_epi8(15);
+    const __m256i m4 = _mm256_set1_epi8(15), m10 = _mm256_set1_epi8(0x10);
 #if !YVNNI
     const __m256i ones = _mm256_set1_epi16(1);
 #endif
     __m256 facc[4];
     UNROLL8 for (int c = 0; c < NC; c++) facc[c] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++, g += 2368) {
+    for (int64_t b = 0; b < nb; b++, g += Q5 ? 2880 : 2368) {
         const act_x16k *a[4];
         __m256 tmp[4];
         UNROLL8 for (int c = 0; c < NC; c++) a[c] = (const act_x16k *)(act + c * ast) + b, tmp[c] = _mm256_setzero_ps();
         const uint8_t *scb = g + 64, *mnb = scb + 8 * G, *nib = mnb + 8 * G + 32 * H;
         for (int j = 0; j < 8; j++) {
             __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(scb + j * G + 8 * H))));
-            __m256i s[4];
-            UNROLL8 for (int c = 0; c < NC; c++) s[c] = _mm256_setzero_si256();
+            __m256i s[4][2];
+            UNROLL8 for (int c = 0; c < NC; c++) s[c][0] = s[c][1] = _mm256_setzero_si256();
+            __m256i hb = Q5 ? _mm256_load_si256((const __m256i *)(g + Q5K_HB(j) + 32 * H)) : m4;
             UNROLL8 for (int h = 0; h < 4; h++)
             {
-                __m256i v = _mm256_load_si256((const __m256i *)(nib + (j * 4 + h) * 64));
+                __m256i v = _mm256_load_si256((const __m256i *)(Q5 ? g + Q5K_NIB(j, h) + 32 * H : nib + (j * 4 + h) * 64));
                 __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                if (Q5) {
+                    __m256i hl = h < 3 ? _mm256_slli_epi16(hb, 4 - 2 * h) : _mm256_srli_epi16(hb, 2);
+                    __m256i hh = h < 2 ? _mm256_slli_epi16(hb, 3 - 2 * h) : _mm256_srli_epi16(hb, 2 * h - 3);
+                    lo = _mm256_or_si256(lo, _mm256_and_si256(hl, m10));
+                    hi = _mm256_or_si256(hi, _mm256_and_si256(hh, m10));
+                }
                 UNROLL8 for (int c = 0; c < NC; c++)
                 {
                     const int8_t *q = a[c]->qs + 32 * j + 8 * h;
 #if YVNNI
-                    s[c] = YDPBUSD(s[c], lo, YN(bc4_)(q));
-                    s[c] = YDPBUSD(s[c], hi, YN(bc4_)(q + 4));
+                    s[c][0] = YDPBUSD(s[c][0], lo, YN(bc4_)(q));
+                    s[c][0] = YDPBUSD(s[c][0], hi, YN(bc4_)(q + 4));
 #else
-                    s[c] = _mm256_add_epi16(s[c], _mm256_maddubs_epi16(lo, YN(bc4_)(q)));
-                    s[c] = _mm256_add_epi16(s[c], _mm256_maddubs_epi16(hi, YN(bc4_)(q + 4)));
+                    const int e = Q5 ? h / 2 : 0;
+                    s[c][e] = _mm256_add_epi16(s[c][e], _mm256_maddubs_epi16(lo, YN(bc4_)(q)));
+                    s[c][e] = _mm256_add_epi16(s[c][e], _mm256_maddubs_epi16(hi, YN(bc4_)(q + 4)));
 #endif
                 }
             }
             UNROLL8 for (int c = 0; c < NC; c++)
             {
 #if !YVNNI
-                s[c] = _mm256_madd_epi16(s[c], ones);
+                s[c][0] = _mm256_madd_epi16(s[c][0], ones);
+                if (Q5) s[c][0] = _mm256_add_epi32(s[c][0], _mm256_madd_epi16(s[c][1], ones));
 #endif
-                tmp[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[c]), sc, tmp[c]);
+                tmp[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[c][0]), sc, tmp[c]);
             }
         }
         __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(g + 16 * H)));
@@ -122,6 +133,17 @@ ALWAYS YT void YN(q4kh_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_
         }
     }
     UNROLL8 for (int c = 0; c < NC; c++) YN(store8_)(y + c * ldy + 8 * H, facc[c], nrows - 8 * H);
+}
+
+ALWAYS YT void YN(q4kh_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                         const int H, const int NC)
+{
+    YN(q45kh_)(g, nb, act, ast, y, ldy, nrows, H, NC, 0);
+}
+ALWAYS YT void YN(q5kh_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                         const int H, const int NC)
+{
+    YN(q45kh_)(g, nb, act, ast, y, ldy, nrows, H, NC, 1);
 }
 
 /* q4_0 (Q5 = 0) and q5_0 (Q5 = 1), as q450_body in repack.c */
@@ -266,6 +288,10 @@ static YT void YN(q4k_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t
 static YT void YN(q6k_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
     YDISPATCH(YN(q6kh_))
+}
+static YT void YN(q5k_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    YDISPATCH(YN(q5kh_))
 }
 static YT void YN(q40_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
