@@ -506,6 +506,17 @@ ALWAYS T_X16 void q8_body(const uint8_t *g, int64_t nb, const uint8_t *act, size
     UNROLL8 for (int c = 0; c < NC; c++) store_rows(y + c * ldy, facc[c], nrows);
 }
 
+/* Step k's fifth bits (pack_run32: bits 2k and 2k + 1 of each byte of hb) to
+ * bit 4 of the low and high nibbles' codes: A | (B & C) in one op each. */
+ALWAYS T_X16 void add_fifth_bits(__m512i hb, const int k, __m512i *lo, __m512i *hi)
+{
+    const __m512i m10 = _mm512_set1_epi8(0x10);
+    __m512i hl = k < 3 ? _mm512_slli_epi16(hb, 4 - 2 * k) : _mm512_srli_epi16(hb, 2);
+    __m512i hh = k < 2 ? _mm512_slli_epi16(hb, 3 - 2 * k) : _mm512_srli_epi16(hb, 2 * k - 3);
+    *lo = _mm512_ternarylogic_epi32(*lo, hl, m10, 0xF8);
+    *hi = _mm512_ternarylogic_epi32(*hi, hh, m10, 0xF8);
+}
+
 /* q4_0 and q5_0 (Q5 = 1): per block, the int32 dot starts at -(zero point) x
  * (sum of the activation codes); a 64-byte step of nibbles gives two steps
  * of codes, q5_0's fifth bits put in at bit 4 by one ternary-logic op. P
@@ -515,7 +526,7 @@ ALWAYS T_X16 void q450_body(const uint8_t *g0, int64_t nb, const uint8_t *act, s
 {
     const el_type t = Q5 ? EL_TYPE_Q5_0 : EL_TYPE_Q4_0;
     const int P = NC == 1 ? 4 : NC == 2 ? 2 : 1;
-    const __m512i m4 = _mm512_set1_epi8(15), m10 = _mm512_set1_epi8(0x10);
+    const __m512i m4 = _mm512_set1_epi8(15);
     __m512 facc[8];
     UNROLL8 for (int c = 0; c < NC; c++) facc[c] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
@@ -534,13 +545,7 @@ ALWAYS T_X16 void q450_body(const uint8_t *g0, int64_t nb, const uint8_t *act, s
         {
             __m512i v = _mm512_load_si512((const void *)(nib + 64 * k));
             __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-            if (Q5) {
-                /* fifth bits 2k and 2k + 1 of each byte to bit 4: A | (B & C) */
-                __m512i hl = k < 3 ? _mm512_slli_epi16(hb, 4 - 2 * k) : _mm512_srli_epi16(hb, 2);
-                __m512i hh = k < 2 ? _mm512_slli_epi16(hb, 3 - 2 * k) : _mm512_srli_epi16(hb, 2 * k - 3);
-                lo = _mm512_ternarylogic_epi32(lo, hl, m10, 0xF8);
-                hi = _mm512_ternarylogic_epi32(hi, hh, m10, 0xF8);
-            }
+            if (Q5) add_fifth_bits(hb, k, &lo, &hi);
             UNROLL8 for (int c = 0; c < NC; c++)
             {
                 acc[c][(2 * k) % P] = _mm512_dpbusd_epi32(acc[c][(2 * k) % P], lo, bcast4(a[c]->qs + 8 * k));
@@ -574,7 +579,7 @@ ALWAYS T_X16 void q45k_body(const uint8_t *g, int64_t nb, const uint8_t *act, si
                             int nrows, const int NC, const int Q5)
 {
     const int P = NC <= 2 ? 2 : 1;
-    const __m512i m4 = _mm512_set1_epi8(15), m10 = _mm512_set1_epi8(0x10);
+    const __m512i m4 = _mm512_set1_epi8(15);
     __m512 facc[8];
     UNROLL8 for (int c = 0; c < NC; c++) facc[c] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++, g += Q5 ? 2880 : 2368) {
@@ -594,12 +599,7 @@ ALWAYS T_X16 void q45k_body(const uint8_t *g, int64_t nb, const uint8_t *act, si
                 /* P == 2: the high nibbles stay in place (16 x code), their
                  * sum is shifted back once (exact: every product is a multiple of 16) */
                 hi[h] = P == 2 && !Q5 ? _mm512_andnot_si512(m4, v) : _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-                if (Q5) {
-                    __m512i hl = h < 3 ? _mm512_slli_epi16(hb, 4 - 2 * h) : _mm512_srli_epi16(hb, 2);
-                    __m512i hh = h < 2 ? _mm512_slli_epi16(hb, 3 - 2 * h) : _mm512_srli_epi16(hb, 2 * h - 3);
-                    lo[h] = _mm512_ternarylogic_epi32(lo[h], hl, m10, 0xF8);
-                    hi[h] = _mm512_ternarylogic_epi32(hi[h], hh, m10, 0xF8);
-                }
+                if (Q5) add_fifth_bits(hb, h, &lo[h], &hi[h]);
             }
             UNROLL8 for (int c = 0; c < NC; c++)
             {
@@ -854,6 +854,16 @@ ALWAYS T_NP void q8n_body(const uint8_t *g0, int64_t nb, const uint8_t *act, siz
     UNROLL8 for (int c = 0; c < NC; c++) store_quads(y + c * ldy, facc[c], nrows);
 }
 
+/* as add_fifth_bits on x86: step k's fifth bits to bit 4 (byte shifts) */
+ALWAYS T_NP void add_fifth_bits_n(uint8x16_t hb, const int k, uint8x16_t *lo, uint8x16_t *hi)
+{
+    const uint8x16_t m10 = vdupq_n_u8(0x10);
+    uint8x16_t hl = k == 0 ? vshlq_n_u8(hb, 4) : k == 1 ? vshlq_n_u8(hb, 2) : k == 2 ? hb : vshrq_n_u8(hb, 2);
+    uint8x16_t hh = k == 0 ? vshlq_n_u8(hb, 3) : k == 1 ? vshlq_n_u8(hb, 1) : k == 2 ? vshrq_n_u8(hb, 1) : vshrq_n_u8(hb, 3);
+    *lo = vorrq_u8(*lo, vandq_u8(hl, m10));
+    *hi = vorrq_u8(*hi, vandq_u8(hh, m10));
+}
+
 /* q4_0 (Q5 = 0) and q5_0 (Q5 = 1): the nibbles' step k holds codes 8k..8k+3
  * (low) and 8k+4..8k+7 (high) of 4 rows per vector; q5_0's fifth bits come
  * to bit 4 by a byte shift. The dot starts at -(zero point) x (code sum). */
@@ -861,7 +871,7 @@ ALWAYS T_NP void q450n_body(const uint8_t *g0, int64_t nb, const uint8_t *act, s
                             const int NC, const int Q5)
 {
     const el_type t = Q5 ? EL_TYPE_Q5_0 : EL_TYPE_Q4_0;
-    const uint8x16_t m4 = vdupq_n_u8(15), m10 = vdupq_n_u8(0x10);
+    const uint8x16_t m4 = vdupq_n_u8(15);
     float32x4_t facc[2][4];
     UNROLL8 for (int c = 0; c < NC; c++) for (int r = 0; r < 4; r++) facc[c][r] = vdupq_n_f32(0);
     for (int64_t b = 0; b < nb; b++) {
@@ -884,13 +894,7 @@ ALWAYS T_NP void q450n_body(const uint8_t *g0, int64_t nb, const uint8_t *act, s
             {
                 uint8x16_t v = vld1q_u8(nib + 64 * k + 16 * r);
                 uint8x16_t lo = vandq_u8(v, m4), hi = vshrq_n_u8(v, 4);
-                if (Q5) {
-                    uint8x16_t hl = k == 0 ? vshlq_n_u8(hb, 4) : k == 1 ? vshlq_n_u8(hb, 2) : k == 2 ? hb : vshrq_n_u8(hb, 2);
-                    uint8x16_t hh = k == 0 ? vshlq_n_u8(hb, 3) : k == 1 ? vshlq_n_u8(hb, 1) : k == 2 ? vshrq_n_u8(hb, 1)
-                                                                                                     : vshrq_n_u8(hb, 3);
-                    lo = vorrq_u8(lo, vandq_u8(hl, m10));
-                    hi = vorrq_u8(hi, vandq_u8(hh, m10));
-                }
+                if (Q5) add_fifth_bits_n(hb, k, &lo, &hi);
                 UNROLL8 for (int c = 0; c < NC; c++)
                 {
                     int8x16_t A = k < 2 ? a0[c] : a1[c];
@@ -919,7 +923,7 @@ ALWAYS T_NP void q50n_body(const uint8_t *g, int64_t nb, const uint8_t *act, siz
 ALWAYS T_NP void q45kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
                             const int NC, const int Q5)
 {
-    const uint8x16_t m4 = vdupq_n_u8(15), m10 = vdupq_n_u8(0x10);
+    const uint8x16_t m4 = vdupq_n_u8(15);
     float32x4_t facc[2][4];
     UNROLL8 for (int c = 0; c < NC; c++) for (int r = 0; r < 4; r++) facc[c][r] = vdupq_n_f32(0);
     for (int64_t b = 0; b < nb; b++, g += Q5 ? 2880 : 2368) {
@@ -945,13 +949,7 @@ ALWAYS T_NP void q45kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, si
                 {
                     uint8x16_t v = vld1q_u8((Q5 ? g + Q5K_NIB(j, h) : nib + (j * 4 + h) * 64) + 16 * r);
                     uint8x16_t lo8 = vandq_u8(v, m4), hi8 = vshrq_n_u8(v, 4);
-                    if (Q5) {
-                        uint8x16_t hl = h == 0 ? vshlq_n_u8(hb, 4) : h == 1 ? vshlq_n_u8(hb, 2) : h == 2 ? hb : vshrq_n_u8(hb, 2);
-                        uint8x16_t hh = h == 0 ? vshlq_n_u8(hb, 3) : h == 1 ? vshlq_n_u8(hb, 1) : h == 2 ? vshrq_n_u8(hb, 1)
-                                                                                                         : vshrq_n_u8(hb, 3);
-                        lo8 = vorrq_u8(lo8, vandq_u8(hl, m10));
-                        hi8 = vorrq_u8(hi8, vandq_u8(hh, m10));
-                    }
+                    if (Q5) add_fifth_bits_n(hb, h, &lo8, &hi8);
                     int8x16_t lo = vreinterpretq_s8_u8(lo8), hi = vreinterpretq_s8_u8(hi8);
                     UNROLL8 for (int c = 0; c < NC; c++)
                     {

@@ -66,12 +66,22 @@ ALWAYS YT void YN(q8h_)(const uint8_t *g0, int64_t nb, const uint8_t *act, size_
 }
 #endif
 
+/* step k's fifth bits to bit 4 of the codes (as add_fifth_bits in repack.c) */
+ALWAYS YT void YN(fifth_)(__m256i hb, const int k, __m256i *lo, __m256i *hi)
+{
+    const __m256i m10 = _mm256_set1_epi8(0x10);
+    __m256i hl = k < 3 ? _mm256_slli_epi16(hb, 4 - 2 * k) : _mm256_srli_epi16(hb, 2);
+    __m256i hh = k < 2 ? _mm256_slli_epi16(hb, 3 - 2 * k) : _mm256_srli_epi16(hb, 2 * k - 3);
+    *lo = _mm256_or_si256(*lo, _mm256_and_si256(hl, m10));
+    *hi = _mm256_or_si256(*hi, _mm256_and_si256(hh, m10));
+}
+
 /* q4_K (Q5 = 0) and q5_K (Q5 = 1); AVX2 sums q5_K's sub-block in two int16
  * halves (codes <= 31, as q4_0 / q5_0) */
 ALWAYS YT void YN(q45kh_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
                           const int H, const int NC, const int Q5)
 {
-    const __m256i m4 = _mm256_set1_epi8(15), m10 = _mm256_set1_epi8(0x10);
+    const __m256i m4 = _mm256_set1_epi8(15);
 #if !YVNNI
     const __m256i ones = _mm256_set1_epi16(1);
 #endif
@@ -91,12 +101,7 @@ ALWAYS YT void YN(q45kh_)(const uint8_t *g, int64_t nb, const uint8_t *act, size
             {
                 __m256i v = _mm256_load_si256((const __m256i *)(Q5 ? g + Q5K_NIB(j, h) + 32 * H : nib + (j * 4 + h) * 64));
                 __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-                if (Q5) {
-                    __m256i hl = h < 3 ? _mm256_slli_epi16(hb, 4 - 2 * h) : _mm256_srli_epi16(hb, 2);
-                    __m256i hh = h < 2 ? _mm256_slli_epi16(hb, 3 - 2 * h) : _mm256_srli_epi16(hb, 2 * h - 3);
-                    lo = _mm256_or_si256(lo, _mm256_and_si256(hl, m10));
-                    hi = _mm256_or_si256(hi, _mm256_and_si256(hh, m10));
-                }
+                if (Q5) YN(fifth_)(hb, h, &lo, &hi);
                 UNROLL8 for (int c = 0; c < NC; c++)
                 {
                     const int8_t *q = a[c]->qs + 32 * j + 8 * h;
@@ -151,7 +156,7 @@ ALWAYS YT void YN(q450h_)(const uint8_t *g0, int64_t nb, const uint8_t *act, siz
                           const int H, const int NC, const int Q5)
 {
     const el_type t = Q5 ? EL_TYPE_Q5_0 : EL_TYPE_Q4_0;
-    const __m256i m4 = _mm256_set1_epi8(15), m10 = _mm256_set1_epi8(0x10);
+    const __m256i m4 = _mm256_set1_epi8(15);
 #if !YVNNI
     const __m256i ones = _mm256_set1_epi16(1);
 #endif
@@ -172,12 +177,7 @@ ALWAYS YT void YN(q450h_)(const uint8_t *g0, int64_t nb, const uint8_t *act, siz
         {
             __m256i v = _mm256_load_si256((const __m256i *)(nib + 64 * k));
             __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-            if (Q5) {
-                __m256i hl = k < 3 ? _mm256_slli_epi16(hb, 4 - 2 * k) : _mm256_srli_epi16(hb, 2);
-                __m256i hh = k < 2 ? _mm256_slli_epi16(hb, 3 - 2 * k) : _mm256_srli_epi16(hb, 2 * k - 3);
-                lo = _mm256_or_si256(lo, _mm256_and_si256(hl, m10));
-                hi = _mm256_or_si256(hi, _mm256_and_si256(hh, m10));
-            }
+            if (Q5) YN(fifth_)(hb, k, &lo, &hi);
             UNROLL8 for (int c = 0; c < NC; c++)
             {
                 const int8_t *q = a[c]->qs + 8 * k;
