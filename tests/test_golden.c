@@ -259,17 +259,17 @@ static void test_fused_decode_attention(void **state)
 }
 
 /* Single tokens in one pass of the pool (decode1 in forward.c) against the
- * general path: synthetic SmolLM2 (q8_0 and q4_0), Llama-3.2-1B (q4_K_M and
+ * general path: synthetic SmolLM2 (q8_0, q4_0 and f16), Llama-3.2-1B (q4_K_M and
  * q5_K_M mixes) and Qwen2.5-0.5B (q4_K_M, which there is mostly q5_0 and q8_0: its rows of
  * 896 are no multiple of 256; with Q/K/V biases), 2 layers each, 2 and 3
  * threads, logits bit for bit. */
 static void test_decode_one_region(void **state)
 {
     (void)state;
-    const char *like[5] = {"smollm2-135m", "llama-3.2-1b", "qwen2.5-0.5b", "smollm2-135m", "llama-3.2-1b"};
-    el_ftype ft[5] = {EL_FTYPE_Q8_0, EL_FTYPE_Q4_K_M, EL_FTYPE_Q4_K_M, EL_FTYPE_Q4_0, EL_FTYPE_Q5_K_M};
-    const char *ftn[5] = {"q8_0", "q4_K_M", "q4_K_M", "q4_0", "q5_K_M"};
-    int n_models = 5;
+    const char *like[6] = {"smollm2-135m", "llama-3.2-1b", "qwen2.5-0.5b", "smollm2-135m", "llama-3.2-1b", "smollm2-135m"};
+    el_ftype ft[6] = {EL_FTYPE_Q8_0, EL_FTYPE_Q4_K_M, EL_FTYPE_Q4_K_M, EL_FTYPE_Q4_0, EL_FTYPE_Q5_K_M, EL_FTYPE_F16};
+    const char *ftn[6] = {"q8_0", "q4_K_M", "q4_K_M", "q4_0", "q5_K_M", "f16"};
+    int n_models = 6;
 #if defined(__aarch64__)
     n_models = 1;   /* under qemu, making the bigger synthetic files takes minutes */
 #endif

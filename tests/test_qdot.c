@@ -221,6 +221,53 @@ static void test_float_kernels(void **state)
     }
 }
 
+/* The tile kernels (several weight rows at once, prompt batches) give every
+ * dot product bit for bit as the one-row kernel of the same ISA does, for
+ * row lengths around the 16- and 32-element steps and every nw, nr. */
+static void test_float_tiles(void **state)
+{
+    (void)state;
+    const el_type types[] = {EL_TYPE_F32, EL_TYPE_F16, EL_TYPE_BF16};
+    const int64_t sizes[] = {1, 15, 16, 17, 31, 32, 33, 63, 100, 1000, 2048};
+    int tested = 0;
+    for (int isa = 0; isa < NFISA; isa++)
+        for (size_t ti = 0; ti < 3; ti++) {
+            el_type t = types[ti];
+            el_fdot_tile_fn tf = fisa_runs((el_fdot_isa)isa) ? el_fdot_get_tile(t, (el_fdot_isa)isa) : NULL;
+            if (!tf) continue;
+            el_fdot_fn fn = el_fdot_get(t, (el_fdot_isa)isa);
+            for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+                int64_t n = sizes[si];
+                enum { NWMAX = EL_FDOT_TILE_NW + 1 };
+                size_t xs = (size_t)n + 3, wrow = el_row_size(t, n) + 6;   /* rows at odd strides */
+                float *w = malloc(n * sizeof *w), *x = malloc(4 * xs * sizeof *x);
+                uint8_t *wq = malloc(wrow * NWMAX + 1);
+                fill_acts(x, 4 * xs);
+                for (int q = 0; q < NWMAX; q++) {
+                    fill_weights(w, n);
+                    for (int64_t i = 0; i < n; i++) w[i] *= 1.0f + 0.25f * (float)q;
+                    assert_int_equal(el_quantize_row(t, w, wq + 1 + q * wrow, n), 0);
+                }
+                for (int nw = 1; nw <= NWMAX; nw++)
+                    for (int nr = 1; nr <= 4; nr++) {
+                        float out[4 * NWMAX], one[4];
+                        tf(n, wq + 1, wrow, nw, x, xs * sizeof(float), nr, out);
+                        for (int q = 0; q < nw; q++) {
+                            fn(n, wq + 1 + q * wrow, x, xs * sizeof(float), nr, one);
+                            for (int r = 0; r < nr; r++)
+                                if (memcmp(&out[4 * q + r], &one[r], sizeof(float)))
+                                    fail_msg("%s %s n=%lld nw=%d nr=%d row %d col %d: tile %.9g, one row %.9g",
+                                             el_type_info(t)->name, el_fdot_isa_name((el_fdot_isa)isa), (long long)n, nw,
+                                             nr, q, r, out[4 * q + r], one[r]);
+                        }
+                    }
+                free(w), free(x), free(wq);
+            }
+            tested++;
+        }
+    printf("# float tile kernels checked: %d (ISA x type)\n", tested);
+}
+
 /* ---- the matrix product of ops.c --------------------------------------------------- */
 
 /* Y = X W^T for batches of 1..5 rows (groups of 4 plus the rest) on every ISA,
@@ -379,6 +426,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernels_vs_float_reference),
         cmocka_unit_test(test_float_kernels),
+        cmocka_unit_test(test_float_tiles),
         cmocka_unit_test(test_matmul_batches),
         cmocka_unit_test(test_bench),
     };

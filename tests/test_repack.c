@@ -19,6 +19,7 @@
 #include "edgelm/threads.h"
 #include "edgelm/types.h"
 #include "model/ops.h"
+#include "model/fdot.h"
 #include "model/qdot.h"
 #include "model/repack.h"
 #include "testutil.h"
@@ -218,6 +219,53 @@ static void test_extremes(void **state)
         }
 }
 
+/* F16 and BF16 rows moved into groups (kept as they are): every row reads
+ * back exactly, and the kernel gives each product bit for bit as the float
+ * row kernel of fdot.h does, for 1..4 activation rows and a partial last group. */
+static void test_float_rows(void **state)
+{
+    (void)state;
+    const el_type ft[2] = {EL_TYPE_F16, EL_TYPE_BF16};
+    el_pk_isa isa = el_repack_isa();
+    for (int ti = 0; ti < 2; ti++) {
+        el_type t = ft[ti];
+        if (!el_repack_supports(t, isa)) {
+            printf("# %s rows not grouped here\n", el_type_info((uint32_t)t)->name);
+            continue;
+        }
+        const int64_t in = 96, out = 37;
+        mat m;
+        make(&m, t, in, out);
+        el_err err = {0};
+        el_packed *p = el_repack_as(&m.t, isa, NULL, false, NULL, &err);
+        assert_non_null(p);
+        size_t row = el_row_size(t, in), par = el_packed_act_row_bytes(p);
+        float *a = malloc(in * sizeof *a), *b = malloc(in * sizeof *b), *x = malloc(4 * in * sizeof *x), Y[4 * 37];
+        uint8_t *pa = malloc(4 * par);
+        for (int64_t r = 0; r < out; r++) {
+            el_dequantize_row(t, m.q + (size_t)r * row, a, in);
+            el_packed_get_row(p, r, b);
+            assert_memory_equal(a, b, in * sizeof *a);
+        }
+        for (int64_t i = 0; i < 4 * in; i++) x[i] = frand();
+        for (int c = 0; c < 4; c++) el_packed_quantize_act(p, x + c * in, pa + c * par);
+        el_fdot_fn fn = el_fdot_get(t, el_fdot_best_isa());
+        for (int nc = 1; nc <= el_packed_max_nc(p); nc++) {
+            el_packed_kernel(p, 0, p->groups, pa, par, nc, Y, out);
+            for (int64_t r = 0; r < out; r++) {
+                float one[4];
+                fn(in, m.q + (size_t)r * row, x, in * sizeof(float), nc, one);
+                for (int c = 0; c < nc; c++)
+                    if (memcmp(&Y[c * out + r], &one[c], sizeof(float)))
+                        fail_msg("%s nc %d row %lld col %d: grouped %.9g, row kernel %.9g", el_type_info((uint32_t)t)->name,
+                                 nc, (long long)r, c, Y[c * out + r], one[c]);
+            }
+        }
+        free(a), free(b), free(x), free(pa), free(m.q);
+        el_packed_free(p);
+    }
+}
+
 static void test_matmul(void **state)
 {
     (void)state;
@@ -299,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_layout_roundtrip),
         cmocka_unit_test(test_kernels),
         cmocka_unit_test(test_extremes),
+        cmocka_unit_test(test_float_rows),
         cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_model_perplexity),
     };

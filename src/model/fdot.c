@@ -15,6 +15,7 @@
 #include "edgelm/threads.h"
 
 #define XROW(x, st, r) ((const void *)((const uint8_t *)(x) + (size_t)(r) * (st)))
+#define FTILE_NW EL_FDOT_TILE_NW
 
 /* ---- scalar reference ------------------------------------------------------ */
 
@@ -214,6 +215,78 @@ FDOT_AVX512(f32_avx512, w16_f32, 4)
 FDOT_AVX512(f16_avx512, w16_f16, 2)
 FDOT_AVX512(bf16_avx512, w16_bf16, 2)
 
+/* NW weight rows x NR activation rows at once (prompt batches): each
+ * activation load serves NW rows, so the activations, which outgrow L1 at
+ * 4 rows of 2048, are read from L2 half as often. Every dot product is summed
+ * exactly as FDOT_AVX512 sums it (the same two accumulators, the same tails),
+ * so the results do not depend on the tiling. out[q * 4 + r]. */
+#define FTILE_AVX512(NAME, W16, ESZ)                                                                  \
+    ALWAYS T_AVX512 void NAME##_tbody(int64_t n, const void *w, size_t ws, const void *x, size_t st, float *out, \
+                                      const int NW, const int NR)                                   \
+    {                                                                                                \
+        const uint8_t *wr[FTILE_NW];                                                                 \
+        const float *xr[4];                                                                          \
+        __m512 acc[FTILE_NW][4][2];                                                                  \
+        const __mmask16 all = 0xffff;                                                                \
+        _Pragma("GCC unroll 4") for (int q = 0; q < NW; q++) {                                       \
+            wr[q] = (const uint8_t *)w + (size_t)q * ws;                                             \
+            _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) acc[q][r][0] = acc[q][r][1] = _mm512_setzero_ps(); \
+        }                                                                                            \
+        _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) xr[r] = XROW(x, st, r);                 \
+        int64_t i = 0;                                                                               \
+        for (; i + 32 <= n; i += 32) {                                                               \
+            __m512 w0[FTILE_NW], w1[FTILE_NW];                                                       \
+            _Pragma("GCC unroll 4") for (int q = 0; q < NW; q++) {                                   \
+                w0[q] = W16(wr[q] + ESZ * i, all);                                                   \
+                w1[q] = W16(wr[q] + ESZ * (i + 16), all);                                            \
+            }                                                                                        \
+            _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) {                                   \
+                __m512 x0 = _mm512_loadu_ps(xr[r] + i), x1 = _mm512_loadu_ps(xr[r] + i + 16);        \
+                _Pragma("GCC unroll 4") for (int q = 0; q < NW; q++) {                               \
+                    acc[q][r][0] = _mm512_fmadd_ps(w0[q], x0, acc[q][r][0]);                         \
+                    acc[q][r][1] = _mm512_fmadd_ps(w1[q], x1, acc[q][r][1]);                         \
+                }                                                                                    \
+            }                                                                                        \
+        }                                                                                            \
+        if (i + 16 <= n) {                                                                           \
+            _Pragma("GCC unroll 4") for (int q = 0; q < NW; q++) {                                   \
+                __m512 w0 = W16(wr[q] + ESZ * i, all);                                               \
+                _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++)                                 \
+                    acc[q][r][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xr[r] + i), acc[q][r][0]);    \
+            }                                                                                        \
+            i += 16;                                                                                 \
+        }                                                                                            \
+        if (i < n) {                                                                                 \
+            __mmask16 m = (__mmask16)((1u << (n - i)) - 1);                                          \
+            _Pragma("GCC unroll 4") for (int q = 0; q < NW; q++) {                                   \
+                __m512 w0 = W16(wr[q] + ESZ * i, m);                                                 \
+                _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++)                                 \
+                    acc[q][r][1] = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(m, xr[r] + i), acc[q][r][1]); \
+            }                                                                                        \
+        }                                                                                            \
+        _Pragma("GCC unroll 4") for (int q = 0; q < NW; q++)                                         \
+            _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++)                                     \
+                out[q * 4 + r] = hsum16(_mm512_add_ps(acc[q][r][0], acc[q][r][1]));                  \
+    }                                                                                                \
+    static T_AVX512 void NAME##_tile(int64_t n, const void *w, size_t ws, int nw, const void *x, size_t st, int nr, \
+                                     float *out)                                                     \
+    {                                                                                                \
+        if (nw == FTILE_NW) {                                                                        \
+            switch (nr) {                                                                            \
+            case 1: NAME##_tbody(n, w, ws, x, st, out, FTILE_NW, 1); return;                         \
+            case 2: NAME##_tbody(n, w, ws, x, st, out, FTILE_NW, 2); return;                         \
+            case 3: NAME##_tbody(n, w, ws, x, st, out, FTILE_NW, 3); return;                         \
+            default: NAME##_tbody(n, w, ws, x, st, out, FTILE_NW, 4); return;                        \
+            }                                                                                        \
+        }                                                                                            \
+        for (int q = 0; q < nw; q++) NAME((n), (const uint8_t *)w + (size_t)q * ws, x, st, nr, out + 4 * q); \
+    }
+
+FTILE_AVX512(f32_avx512, w16_f32, 4)
+FTILE_AVX512(f16_avx512, w16_f16, 2)
+FTILE_AVX512(bf16_avx512, w16_bf16, 2)
+
+
 /* BF16 weights x BF16 activations by vdpbf16ps: 32 products per instruction,
  * summed in pairs into 16 F32 lanes. */
 ALWAYS T_AVX512BF16 void bf16dot_avx512_body(int64_t n, const void *w, const void *x, size_t st, float *out, const int NR)
@@ -348,6 +421,19 @@ FDOT_NEON(bf16_neon, w8n_bf16, 2)
 /* ---- dispatch --------------------------------------------------------------- */
 
 bool el_fdot_supported(el_type t) { return t == EL_TYPE_F32 || t == EL_TYPE_F16 || t == EL_TYPE_BF16; }
+
+
+el_fdot_tile_fn el_fdot_get_tile(el_type t, el_fdot_isa isa)
+{
+    if (!el_fdot_supported(t)) return NULL;
+    int k = t == EL_TYPE_F32 ? 0 : t == EL_TYPE_F16 ? 1 : 2;
+#ifdef HAVE_X86_FDOT
+    static const el_fdot_tile_fn f[3] = {f32_avx512_tile, f16_avx512_tile, bf16_avx512_tile};
+    if (isa == EL_FDOT_AVX512 || (isa == EL_FDOT_AVX512_BF16 && k < 2)) return f[k];
+#endif
+    (void)k, (void)isa;
+    return NULL;
+}
 
 el_fdot_fn el_fdot_get(el_type t, el_fdot_isa isa)
 {

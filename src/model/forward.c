@@ -1199,7 +1199,7 @@ static void region_free(struct region *r)
 
 static bool same_act_format(const struct el_packed *a, const struct el_packed *b)
 {
-    return a && b && el_packed_act_small(a) == el_packed_act_small(b);
+    return a && b && el_packed_act_kind(a) == el_packed_act_kind(b);
 }
 
 static struct region *region_new(el_context *c)

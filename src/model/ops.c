@@ -86,6 +86,7 @@ typedef struct tile_job {
     int n;
     int64_t rblk;       /* weight rows per cache block */
     tile_fn fn;
+    el_fdot_tile_fn ffn; /* float weights: EL_FDOT_TILE_NW rows at a time (or NULL) */
 } tile_job;
 
 /* Weight rows [b, e) in blocks of rblk rows: a block stays in L2 while every
@@ -102,7 +103,14 @@ static void tile_rows(void *arg, int64_t b, int64_t e, int ith)
         for (int i = 0; i < j->n; i += 4) {
             int nr = j->n - i < 4 ? j->n - i : 4;
             const uint8_t *x = j->x + (size_t)i * j->x_row;
-            for (int64_t r = r0; r < r1; r++) {
+            int64_t r = r0;
+            for (; j->ffn && r + EL_FDOT_TILE_NW <= r1; r += EL_FDOT_TILE_NW) {
+                float t2[4 * EL_FDOT_TILE_NW];
+                j->ffn(in, (const uint8_t *)j->W->data + (size_t)r * j->w_row, j->w_row, EL_FDOT_TILE_NW, x, j->x_row, nr, t2);
+                for (int q = 0; q < EL_FDOT_TILE_NW; q++)
+                    for (int k = 0; k < nr; k++) j->Y[(size_t)(i + k) * out + r + q] = t2[4 * q + k];
+            }
+            for (; r < r1; r++) {
                 j->fn(in, (const uint8_t *)j->W->data + (size_t)r * j->w_row, x, j->x_row, nr, tmp);
                 for (int k = 0; k < nr; k++) j->Y[(size_t)(i + k) * out + r] = tmp[k];
             }
@@ -112,9 +120,10 @@ static void tile_rows(void *arg, int64_t b, int64_t e, int ith)
 
 /* Every weight row of W against every batch row, output rows over the pool in
  * cache blocks of about 128 KiB of weights. */
-static void run_tiles(el_ops *o, const el_gguf_tensor *W, const void *x, size_t x_row, float *Y, int n, tile_fn fn)
+static void run_tiles(el_ops *o, const el_gguf_tensor *W, const void *x, size_t x_row, float *Y, int n, tile_fn fn,
+                      el_fdot_tile_fn ffn)
 {
-    tile_job j = {W, x, x_row, el_row_size(W->type, W->ne[0]), Y, n, 1, fn};
+    tile_job j = {W, x, x_row, el_row_size(W->type, W->ne[0]), Y, n, 1, fn, ffn};
     j.rblk = (int64_t)((128u << 10) / (j.w_row ? j.w_row : 1));
     if (j.rblk < 1) j.rblk = 1;
     int64_t rows = W->ne[1];
@@ -156,7 +165,7 @@ static bool matmul_quantized(el_ops *o, const el_gguf_tensor *W, const float *X,
     }
     qmm_job j = {W, t, X, o->act, act_row};
     el_parallel_for(o->tp, n, n >= 2 * o->nth ? 0 : n, quantize_rows, &j);
-    run_tiles(o, W, o->act, act_row, Y, n, fn);
+    run_tiles(o, W, o->act, act_row, Y, n, fn, NULL);
     return true;
 }
 
@@ -198,7 +207,8 @@ static bool matmul_float(el_ops *o, const el_gguf_tensor *W, const float *X, int
         x = o->act;
         x_row = (size_t)in * sizeof(uint16_t);
     }
-    run_tiles(o, W, x, x_row, Y, n, fn);
+    /* the tile kernels read F32 activations: not with the opt-in BF16 ones */
+    run_tiles(o, W, x, x_row, Y, n, fn, el_fdot_bf16_act(t, isa) || n < 2 ? NULL : el_fdot_get_tile(t, isa));
     return true;
 }
 
@@ -264,7 +274,7 @@ static void pk_rows(void *arg, int64_t b, int64_t e, int ith)
 
 static bool same_act(const el_packed *a, const el_packed *b)
 {
-    return a->in == b->in && el_packed_act_small(a) == el_packed_act_small(b);
+    return a->in == b->in && el_packed_act_kind(a) == el_packed_act_kind(b);
 }
 
 void el_matmul_packed_n(el_ops *o, const el_packed *const *P, float *const *Y, int count, const float *X, int n)

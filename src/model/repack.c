@@ -3,6 +3,7 @@
 #include "repack.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -10,6 +11,7 @@
 
 #include "../core/quant_blocks.h"
 #include "edgelm/types.h"
+#include "fdot.h"
 #include "qdot.h"
 
 #define G 16 /* rows per group */
@@ -31,12 +33,17 @@ static size_t blk_bytes(el_type t)
     case EL_TYPE_Q4_K: return 32 + 32 + 8 * G + 4 * 2 * G + 128 * G; /* 2368 */
     case EL_TYPE_Q5_K: return 32 + 32 + 8 * G + 4 * 2 * G + 8 * 320;   /* 2880 */
     case EL_TYPE_Q6_K: return 64 + 16 * G + 16 * 192;                /* 3392 */
+    case EL_TYPE_F16:
+    case EL_TYPE_BF16: return 2 * G;                                   /* one element of 16 rows */
     default: return 0;
     }
 }
 /* Types with blocks of 32 and one scale each, packed in pairs of blocks. */
 static bool is_small(el_type t) { return t == EL_TYPE_Q8_0 || t == EL_TYPE_Q4_0 || t == EL_TYPE_Q5_0; }
-static int blk_len(el_type t) { return is_small(t) ? 32 : 256; }
+/* F16 and BF16 keep their rows as they are (16 whole rows per group), only
+ * moved into the huge-page arena; the float kernels of fdot.h read them. */
+static bool is_float(el_type t) { return t == EL_TYPE_F16 || t == EL_TYPE_BF16; }
+static int blk_len(el_type t) { return is_float(t) ? 1 : is_small(t) ? 32 : 256; }
 
 /* Codes of one block of 32 for 16 rows: q8_0 8 x 64 B (code + 128); q4_0 4 x
  * 64 B of nibbles (low nibble: codes 0..3 of an 8-code step, high: 4..7);
@@ -54,6 +61,7 @@ static size_t q8_scale_off(int64_t b) { return sb_scale_off(EL_TYPE_Q8_0, b); }
 static size_t q8_code_off(int64_t b) { return sb_code_off(EL_TYPE_Q8_0, b); }
 static size_t group_bytes(el_type t, int64_t nb)
 {
+    if (is_float(t)) return (size_t)nb * 2 * G;
     if (is_small(t)) return (size_t)(nb / 2) * blk_bytes(t) + (nb % 2 ? 64 + pair_code_bytes(t) : 0);
     return (size_t)nb * blk_bytes(t);
 }
@@ -131,16 +139,21 @@ bool el_repack_supports(el_type t, el_pk_isa isa)
     return isa_runs(isa) && blk_bytes(t) && kernel_for(t, isa);
 }
 
-bool el_packed_act_small(const el_packed *p) { return is_small(p->type); }
+int el_packed_act_kind(const el_packed *p) { return is_float(p->type) ? 0 : is_small(p->type) ? 1 : 2; }
 
 bool el_repack_wanted(const el_gguf_tensor *W)
 {
     el_pk_isa isa = el_repack_isa();
     if (isa == EL_PK_NONE || W->n_dims > 2 || W->ne[1] < G) return false;
-    return el_repack_supports(W->type, isa) && W->ne[0] % blk_len(W->type) == 0;
+    /* float rows: whole 64-byte steps, so every group stays aligned */
+    return el_repack_supports(W->type, isa) && W->ne[0] % (is_float(W->type) ? 32 : blk_len(W->type)) == 0;
 }
 
-int el_packed_max_nc(const el_packed *p) { return p->isa == EL_PK_AVX512 ? 8 : p->isa == EL_PK_NEON ? 2 : 4; }
+int el_packed_max_nc(const el_packed *p)
+{
+    if (is_float(p->type)) return 4;   /* the fdot kernels' activation rows */
+    return p->isa == EL_PK_AVX512 ? 8 : p->isa == EL_PK_NEON ? 2 : 4;
+}
 
 size_t el_packed_bytes(const el_packed *p) { return (size_t)p->groups * p->group_bytes; }
 
@@ -290,6 +303,14 @@ static void pack_groups(void *arg, int64_t g0, int64_t g1, int ith)
     size_t bb = blk_bytes(p->type), row = el_row_size(p->type, p->in), sblk = row / (size_t)nb;
     for (int64_t g = g0; g < g1; g++) {
         uint8_t *gd = p->data + (size_t)g * p->group_bytes;
+        if (is_float(p->type)) {
+            for (int rr = 0; rr < G; rr++) {
+                int64_t r = g * G + rr;
+                if (r < p->out) memcpy(gd + (size_t)rr * row, (const uint8_t *)j->W->data + (size_t)r * row, row);
+                else memset(gd + (size_t)rr * row, 0, row);
+            }
+            continue;
+        }
         for (int rr = 0; rr < G; rr++) {
             int64_t r = g * G + rr;
             const uint8_t *src = r < p->out ? (const uint8_t *)j->W->data + (size_t)r * row : NULL;
@@ -368,6 +389,11 @@ void el_packed_get_row(const el_packed *p, int64_t r, float *dst)
 {
     int64_t g = r / G;
     int rr = (int)(r % G);
+    if (is_float(p->type)) {
+        size_t row = el_row_size(p->type, p->in);
+        el_dequantize_row(p->type, p->data + (size_t)g * p->group_bytes + (size_t)rr * row, dst, p->in);
+        return;
+    }
     size_t bb = blk_bytes(p->type);
     int64_t nb = p->in / blk_len(p->type);
     const uint8_t *gd = p->data + (size_t)g * p->group_bytes;
@@ -428,12 +454,17 @@ void el_packed_get_row(const el_packed *p, int64_t r, float *dst)
 
 size_t el_packed_act_row_bytes(const el_packed *p)
 {
+    if (is_float(p->type)) return (size_t)p->in * sizeof(float);
     if (is_small(p->type)) return (size_t)(p->in / 32) * sizeof(el_act_q8);
     return (size_t)(p->in / 256) * sizeof(act_x16k);
 }
 
 void el_packed_quantize_act(const el_packed *p, const float *x, void *dst)
 {
+    if (is_float(p->type)) {   /* the float kernels take F32 activations as they are */
+        memcpy(dst, x, (size_t)p->in * sizeof(float));
+        return;
+    }
     if (is_small(p->type)) {
         el_qdot_quantize_act(EL_TYPE_Q8_0, x, dst, p->in);
         return;
@@ -750,7 +781,7 @@ static T_X16 void q50_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size
 #undef YDPBUSD
 #undef YVNNI
 
-static pk_fn kernel_for(el_type t, el_pk_isa isa)
+static pk_fn kernel_for_isa(el_type t, el_pk_isa isa)
 {
     int k = t == EL_TYPE_Q8_0 ? 0 : t == EL_TYPE_Q4_K ? 1 : t == EL_TYPE_Q6_K ? 2 : t == EL_TYPE_Q4_0 ? 3 : t == EL_TYPE_Q5_0 ? 4
           : t == EL_TYPE_Q5_K ? 5 : -1;
@@ -1080,7 +1111,7 @@ static T_NP void q50_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size
     NDISPATCH(q50n_body)
 }
 
-static pk_fn kernel_for(el_type t, el_pk_isa isa)
+static pk_fn kernel_for_isa(el_type t, el_pk_isa isa)
 {
     if (isa != EL_PK_NEON) return NULL;
     switch (t) {
@@ -1094,12 +1125,63 @@ static pk_fn kernel_for(el_type t, el_pk_isa isa)
     }
 }
 #else
-static pk_fn kernel_for(el_type t, el_pk_isa isa)
+static pk_fn kernel_for_isa(el_type t, el_pk_isa isa)
 {
     (void)t, (void)isa;
     return NULL;
 }
 #endif
+
+/* 16 float rows of nb elements (row after row at g) against nc <= 4 F32
+ * activation rows: the fdot kernels of the best ISA, EL_FDOT_TILE_NW rows at
+ * once where there is a tile kernel. The same numbers as the general path's
+ * float product (ops.c), bit for bit. */
+static el_fdot_isa frows_isa(void)
+{
+    static _Atomic int isa = -1;   /* el_fdot_best_isa reads the environment */
+    int v = atomic_load_explicit(&isa, memory_order_relaxed);
+    if (v < 0) atomic_store_explicit(&isa, v = (int)el_fdot_best_isa(), memory_order_relaxed);
+    return (el_fdot_isa)v;
+}
+static void frows(el_type t, const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
+                  int nc)
+{
+    el_fdot_isa isa = frows_isa();
+    el_fdot_fn fn = el_fdot_get(t, isa);
+    el_fdot_tile_fn tf = nc >= 2 ? el_fdot_get_tile(t, isa) : NULL;
+    size_t row = (size_t)nb * (t == EL_TYPE_F32 ? 4 : 2);
+    int q = 0;
+    float out[4 * EL_FDOT_TILE_NW];
+    for (; tf && q + EL_FDOT_TILE_NW <= nrows; q += EL_FDOT_TILE_NW) {
+        tf(nb, g + (size_t)q * row, row, EL_FDOT_TILE_NW, act, ast, nc, out);
+        for (int k = 0; k < EL_FDOT_TILE_NW; k++)
+            for (int c = 0; c < nc; c++) y[(size_t)c * ldy + q + k] = out[4 * k + c];
+    }
+    for (; q < nrows; q++) {
+        fn(nb, g + (size_t)q * row, act, ast, nc, out);
+        for (int c = 0; c < nc; c++) y[(size_t)c * ldy + q] = out[c];
+    }
+}
+static void frows_f16(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    frows(EL_TYPE_F16, g, nb, act, ast, y, ldy, nrows, nc);
+}
+static void frows_bf16(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
+{
+    frows(EL_TYPE_BF16, g, nb, act, ast, y, ldy, nrows, nc);
+}
+
+/* Float rows go with any packing ISA (their kernels are chosen by fdot.h),
+ * except BF16 when EL_BF16_DOT=1 asks for vdpbf16ps on BF16 activations. */
+static pk_fn kernel_for(el_type t, el_pk_isa isa)
+{
+    if (is_float(t)) {
+        el_fdot_isa fi = el_fdot_best_isa();
+        if (isa == EL_PK_NONE || !el_fdot_get(t, fi) || el_fdot_bf16_act(t, fi)) return NULL;
+        return t == EL_TYPE_F16 ? frows_f16 : frows_bf16;
+    }
+    return kernel_for_isa(t, isa);
+}
 
 void el_packed_kernel(const el_packed *p, int64_t g0, int64_t g1, const uint8_t *act, size_t act_row, int nc,
                       float *Y, size_t ldy)

@@ -25,6 +25,9 @@
  *   q6_K:  per 256: 16 f16 d (and 32 B padding), 16 x 16 int8 scales, then
  *          per sub-block of 16: its high two bits (64 B), then 2 x 64 B of low
  *          nibbles (as q4_K)
+ *   f16, bf16: the 16 rows as they are, one after the other (float kernels
+ *          of fdot.h; only moved into the huge-page arena, and grouped so
+ *          that decode shares them out like the others)
  * Rows past the end of the matrix are zero in the last group.
  *
  * Kernels for x86-64: AVX-512 VNNI on zmm (16 rows at once), and on ymm (two
@@ -87,9 +90,10 @@ size_t el_packed_bytes(const el_packed *p);
 /* Row r of the matrix as floats (the embedding lookup of tied weights). */
 void el_packed_get_row(const el_packed *p, int64_t r, float *dst);
 
-/* Does p take activations in blocks of 32 (el_act_q8: q8_0, q4_0, q5_0), not
- * of 256 (the k-quants)? Products sharing one quantised row must agree. */
-bool el_packed_act_small(const el_packed *p);
+/* The activations p takes: 0 F32 as they are (F16, BF16), 1 quantised in
+ * blocks of 32 (el_act_q8: q8_0, q4_0, q5_0), 2 in blocks of 256 (the
+ * k-quants). Products sharing one quantised row must agree. */
+int el_packed_act_kind(const el_packed *p);
 /* Activation rows quantised for the packed kernels: bytes per row of in floats. */
 size_t el_packed_act_row_bytes(const el_packed *p);
 void el_packed_quantize_act(const el_packed *p, const float *x, void *dst);
