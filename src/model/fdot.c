@@ -242,6 +242,8 @@ FDOT_AVX512(bf16_avx512, w16_bf16, 2)
             }                                                                                        \
             _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) {                                   \
                 __m512 x0 = _mm512_loadu_ps(xr[r] + i), x1 = _mm512_loadu_ps(xr[r] + i + 16);        \
+                /* in registers: folded into each FMA, the load is repeated for every row */         \
+                __asm__("" : "+v"(x0), "+v"(x1));                                                    \
                 _Pragma("GCC unroll 4") for (int q = 0; q < NW; q++) {                               \
                     acc[q][r][0] = _mm512_fmadd_ps(w0[q], x0, acc[q][r][0]);                         \
                     acc[q][r][1] = _mm512_fmadd_ps(w1[q], x1, acc[q][r][1]);                         \
@@ -277,6 +279,14 @@ FDOT_AVX512(bf16_avx512, w16_bf16, 2)
             case 2: NAME##_tbody(n, w, ws, x, st, out, FTILE_NW, 2); return;                         \
             case 3: NAME##_tbody(n, w, ws, x, st, out, FTILE_NW, 3); return;                         \
             default: NAME##_tbody(n, w, ws, x, st, out, FTILE_NW, 4); return;                        \
+            }                                                                                        \
+        }                                                                                            \
+        if (nw == 2) {                                                                               \
+            switch (nr) {                                                                            \
+            case 1: NAME##_tbody(n, w, ws, x, st, out, 2, 1); return;                                \
+            case 2: NAME##_tbody(n, w, ws, x, st, out, 2, 2); return;                                \
+            case 3: NAME##_tbody(n, w, ws, x, st, out, 2, 3); return;                                \
+            default: NAME##_tbody(n, w, ws, x, st, out, 2, 4); return;                               \
             }                                                                                        \
         }                                                                                            \
         for (int q = 0; q < nw; q++) NAME((n), (const uint8_t *)w + (size_t)q * ws, x, st, nr, out + 4 * q); \

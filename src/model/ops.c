@@ -97,22 +97,18 @@ static void tile_rows(void *arg, int64_t b, int64_t e, int ith)
     (void)ith;
     tile_job *j = arg;
     int64_t in = j->W->ne[0], out = j->W->ne[1];
-    float tmp[4];
     for (int64_t r0 = b; r0 < e; r0 += j->rblk) {
         int64_t r1 = e - r0 < j->rblk ? e : r0 + j->rblk;
         for (int i = 0; i < j->n; i += 4) {
             int nr = j->n - i < 4 ? j->n - i : 4;
             const uint8_t *x = j->x + (size_t)i * j->x_row;
-            int64_t r = r0;
-            for (; j->ffn && r + EL_FDOT_TILE_NW <= r1; r += EL_FDOT_TILE_NW) {
+            for (int64_t r = r0, q; r < r1; r += q) {
                 float t2[4 * EL_FDOT_TILE_NW];
-                j->ffn(in, (const uint8_t *)j->W->data + (size_t)r * j->w_row, j->w_row, EL_FDOT_TILE_NW, x, j->x_row, nr, t2);
-                for (int q = 0; q < EL_FDOT_TILE_NW; q++)
-                    for (int k = 0; k < nr; k++) j->Y[(size_t)(i + k) * out + r + q] = t2[4 * q + k];
-            }
-            for (; r < r1; r++) {
-                j->fn(in, (const uint8_t *)j->W->data + (size_t)r * j->w_row, x, j->x_row, nr, tmp);
-                for (int k = 0; k < nr; k++) j->Y[(size_t)(i + k) * out + r] = tmp[k];
+                q = j->ffn ? el_fdot_tile_rows(r1 - r) : 1;
+                if (q > 1) j->ffn(in, (const uint8_t *)j->W->data + (size_t)r * j->w_row, j->w_row, (int)q, x, j->x_row, nr, t2);
+                else j->fn(in, (const uint8_t *)j->W->data + (size_t)r * j->w_row, x, j->x_row, nr, t2);
+                for (int e = 0; e < q; e++)
+                    for (int k = 0; k < nr; k++) j->Y[(size_t)(i + k) * out + r + e] = t2[4 * e + k];
             }
         }
     }

@@ -1150,16 +1150,13 @@ static void frows(el_type t, const uint8_t *g, int64_t nb, const uint8_t *act, s
     el_fdot_fn fn = el_fdot_get(t, isa);
     el_fdot_tile_fn tf = nc >= 2 ? el_fdot_get_tile(t, isa) : NULL;
     size_t row = (size_t)nb * (t == EL_TYPE_F32 ? 4 : 2);
-    int q = 0;
     float out[4 * EL_FDOT_TILE_NW];
-    for (; tf && q + EL_FDOT_TILE_NW <= nrows; q += EL_FDOT_TILE_NW) {
-        tf(nb, g + (size_t)q * row, row, EL_FDOT_TILE_NW, act, ast, nc, out);
-        for (int k = 0; k < EL_FDOT_TILE_NW; k++)
-            for (int c = 0; c < nc; c++) y[(size_t)c * ldy + q + k] = out[4 * k + c];
-    }
-    for (; q < nrows; q++) {
-        fn(nb, g + (size_t)q * row, act, ast, nc, out);
-        for (int c = 0; c < nc; c++) y[(size_t)c * ldy + q] = out[c];
+    for (int q = 0, k; q < nrows; q += k) {
+        k = tf ? el_fdot_tile_rows(nrows - q) : 1;
+        if (k > 1) tf(nb, g + (size_t)q * row, row, k, act, ast, nc, out);
+        else fn(nb, g + (size_t)q * row, act, ast, nc, out);
+        for (int e = 0; e < k; e++)
+            for (int c = 0; c < nc; c++) y[(size_t)c * ldy + q + e] = out[4 * e + c];
     }
 }
 static void frows_f16(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
