@@ -86,7 +86,7 @@ typedef struct tile_job {
     int n;
     int64_t rblk;       /* weight rows per cache block */
     tile_fn fn;
-    el_fdot_tile_fn ffn; /* float weights: EL_FDOT_TILE_NW rows at a time (or NULL) */
+    el_fdot_tile_fn ffn; /* float weights: several rows at a time (el_fdot_tile_rows), or NULL */
 } tile_job;
 
 /* Weight rows [b, e) in blocks of rblk rows: a block stays in L2 while every
@@ -107,8 +107,8 @@ static void tile_rows(void *arg, int64_t b, int64_t e, int ith)
                 q = j->ffn ? el_fdot_tile_rows(r1 - r) : 1;
                 if (q > 1) j->ffn(in, (const uint8_t *)j->W->data + (size_t)r * j->w_row, j->w_row, (int)q, x, j->x_row, nr, t2);
                 else j->fn(in, (const uint8_t *)j->W->data + (size_t)r * j->w_row, x, j->x_row, nr, t2);
-                for (int e = 0; e < q; e++)
-                    for (int k = 0; k < nr; k++) j->Y[(size_t)(i + k) * out + r + e] = t2[4 * e + k];
+                for (int64_t w = 0; w < q; w++)
+                    for (int k = 0; k < nr; k++) j->Y[(size_t)(i + k) * out + r + w] = t2[4 * w + k];
             }
         }
     }
