@@ -592,16 +592,6 @@ ALWAYS T_X16 void q450_body(const uint8_t *g0, int64_t nb, const uint8_t *act, s
     }
     UNROLL8 for (int c = 0; c < NC; c++) store_rows(y + c * ldy, facc[c], nrows);
 }
-ALWAYS T_X16 void q40_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
-                           const int NC)
-{
-    q450_body(g, nb, act, ast, y, ldy, nrows, NC, 0);
-}
-ALWAYS T_X16 void q50_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
-                           const int NC)
-{
-    q450_body(g, nb, act, ast, y, ldy, nrows, NC, 1);
-}
 
 /* q4_K (Q5 = 0) and q5_K (Q5 = 1): per sub-block j of 32, an int32 dot per
  * row, times the row's scale in float (tmp); the mins against the
@@ -664,16 +654,6 @@ ALWAYS T_X16 void q45k_body(const uint8_t *g, int64_t nb, const uint8_t *act, si
     UNROLL8 for (int c = 0; c < NC; c++) store_rows(y + c * ldy, facc[c], nrows);
 }
 
-ALWAYS T_X16 void q4k_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
-                           const int NC)
-{
-    q45k_body(g, nb, act, ast, y, ldy, nrows, NC, 0);
-}
-ALWAYS T_X16 void q5k_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
-                           const int NC)
-{
-    q45k_body(g, nb, act, ast, y, ldy, nrows, NC, 1);
-}
 
 /* q6_K: codes rebuilt from the low nibbles and the high two bits; per
  * sub-block of 16 the dot starts at -32 * (sum of the 16 activation codes). */
@@ -719,16 +699,16 @@ ALWAYS T_X16 void q6k_body(const uint8_t *g, int64_t nb, const uint8_t *act, siz
     UNROLL8 for (int c = 0; c < NC; c++) store_rows(y + c * ldy, facc[c], nrows);
 }
 
-#define DISPATCH(BODY)                                                                                 \
-    switch (nc) {                                                                                      \
-    case 1: BODY(g, nb, act, ast, y, ldy, nrows, 1); break;                                            \
-    case 2: BODY(g, nb, act, ast, y, ldy, nrows, 2); break;                                            \
-    case 3: BODY(g, nb, act, ast, y, ldy, nrows, 3); break;                                            \
-    case 4: BODY(g, nb, act, ast, y, ldy, nrows, 4); break;                                            \
-    case 5: BODY(g, nb, act, ast, y, ldy, nrows, 5); break;                                            \
-    case 6: BODY(g, nb, act, ast, y, ldy, nrows, 6); break;                                            \
-    case 7: BODY(g, nb, act, ast, y, ldy, nrows, 7); break;                                            \
-    default: BODY(g, nb, act, ast, y, ldy, nrows, 8); break;                                           \
+#define DISPATCH(BODY, ...)                                                                             \
+    switch (nc) {                                                                                       \
+    case 1: BODY(g, nb, act, ast, y, ldy, nrows, 1, ##__VA_ARGS__); break;                              \
+    case 2: BODY(g, nb, act, ast, y, ldy, nrows, 2, ##__VA_ARGS__); break;                              \
+    case 3: BODY(g, nb, act, ast, y, ldy, nrows, 3, ##__VA_ARGS__); break;                              \
+    case 4: BODY(g, nb, act, ast, y, ldy, nrows, 4, ##__VA_ARGS__); break;                              \
+    case 5: BODY(g, nb, act, ast, y, ldy, nrows, 5, ##__VA_ARGS__); break;                              \
+    case 6: BODY(g, nb, act, ast, y, ldy, nrows, 6, ##__VA_ARGS__); break;                              \
+    case 7: BODY(g, nb, act, ast, y, ldy, nrows, 7, ##__VA_ARGS__); break;                              \
+    default: BODY(g, nb, act, ast, y, ldy, nrows, 8, ##__VA_ARGS__); break;                             \
     }
 
 static T_X16 void q8_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
@@ -737,7 +717,7 @@ static T_X16 void q8_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size_
 }
 static T_X16 void q4k_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
-    DISPATCH(q4k_body)
+    DISPATCH(q45k_body, 0)
 }
 static T_X16 void q6k_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
@@ -745,15 +725,15 @@ static T_X16 void q6k_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size
 }
 static T_X16 void q5k_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
-    DISPATCH(q5k_body)
+    DISPATCH(q45k_body, 1)
 }
 static T_X16 void q40_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
-    DISPATCH(q40_body)
+    DISPATCH(q450_body, 0)
 }
 static T_X16 void q50_x16(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
-    DISPATCH(q50_body)
+    DISPATCH(q450_body, 1)
 }
 
 /* 256-bit kernels: AVX2, AVX-512 VL VNNI on ymm (EVEX), AVX-VNNI (VEX) */
@@ -939,16 +919,6 @@ ALWAYS T_NP void q450n_body(const uint8_t *g0, int64_t nb, const uint8_t *act, s
     }
     UNROLL8 for (int c = 0; c < NC; c++) store_quads(y + c * ldy, facc[c], nrows);
 }
-ALWAYS T_NP void q40n_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
-                           const int NC)
-{
-    q450n_body(g, nb, act, ast, y, ldy, nrows, NC, 0);
-}
-ALWAYS T_NP void q50n_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
-                           const int NC)
-{
-    q450n_body(g, nb, act, ast, y, ldy, nrows, NC, 1);
-}
 
 /* q4_K (Q5 = 0) and q5_K (Q5 = 1) */
 ALWAYS T_NP void q45kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
@@ -1023,16 +993,6 @@ ALWAYS T_NP void q45kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, si
     UNROLL8 for (int c = 0; c < NC; c++) store_quads(y + c * ldy, facc[c], nrows);
 }
 
-ALWAYS T_NP void q4kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
-                           const int NC)
-{
-    q45kn_body(g, nb, act, ast, y, ldy, nrows, NC, 0);
-}
-ALWAYS T_NP void q5kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
-                           const int NC)
-{
-    q45kn_body(g, nb, act, ast, y, ldy, nrows, NC, 1);
-}
 
 ALWAYS T_NP void q6kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
                            const int NC)
@@ -1082,9 +1042,9 @@ ALWAYS T_NP void q6kn_body(const uint8_t *g, int64_t nb, const uint8_t *act, siz
     UNROLL8 for (int c = 0; c < NC; c++) store_quads(y + c * ldy, facc[c], nrows);
 }
 
-#define NDISPATCH(BODY)                                                                                \
-    if (nc == 1) BODY(g, nb, act, ast, y, ldy, nrows, 1);                                              \
-    else BODY(g, nb, act, ast, y, ldy, nrows, 2);
+#define NDISPATCH(BODY, ...)                                                                            \
+    if (nc == 1) BODY(g, nb, act, ast, y, ldy, nrows, 1, ##__VA_ARGS__);                                \
+    else BODY(g, nb, act, ast, y, ldy, nrows, 2, ##__VA_ARGS__);
 
 static T_NP void q8_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
@@ -1092,7 +1052,7 @@ static T_NP void q8_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size_
 }
 static T_NP void q4k_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
-    NDISPATCH(q4kn_body)
+    NDISPATCH(q45kn_body, 0)
 }
 static T_NP void q6k_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
@@ -1100,15 +1060,15 @@ static T_NP void q6k_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size
 }
 static T_NP void q5k_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
-    NDISPATCH(q5kn_body)
+    NDISPATCH(q45kn_body, 1)
 }
 static T_NP void q40_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
-    NDISPATCH(q40n_body)
+    NDISPATCH(q450n_body, 0)
 }
 static T_NP void q50_neon(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
-    NDISPATCH(q50n_body)
+    NDISPATCH(q450n_body, 1)
 }
 
 static pk_fn kernel_for_isa(el_type t, el_pk_isa isa)

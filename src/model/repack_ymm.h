@@ -140,16 +140,6 @@ ALWAYS YT void YN(q45kh_)(const uint8_t *g, int64_t nb, const uint8_t *act, size
     UNROLL8 for (int c = 0; c < NC; c++) YN(store8_)(y + c * ldy + 8 * H, facc[c], nrows - 8 * H);
 }
 
-ALWAYS YT void YN(q4kh_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
-                         const int H, const int NC)
-{
-    YN(q45kh_)(g, nb, act, ast, y, ldy, nrows, H, NC, 0);
-}
-ALWAYS YT void YN(q5kh_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
-                         const int H, const int NC)
-{
-    YN(q45kh_)(g, nb, act, ast, y, ldy, nrows, H, NC, 1);
-}
 
 /* q4_0 (Q5 = 0) and q5_0 (Q5 = 1), as q450_body in repack.c */
 ALWAYS YT void YN(q450h_)(const uint8_t *g0, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
@@ -203,16 +193,6 @@ ALWAYS YT void YN(q450h_)(const uint8_t *g0, int64_t nb, const uint8_t *act, siz
     }
     UNROLL8 for (int c = 0; c < NC; c++) YN(store8_)(y + c * ldy + 8 * H, facc[c], nrows - 8 * H);
 }
-ALWAYS YT void YN(q40h_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
-                         const int H, const int NC)
-{
-    YN(q450h_)(g, nb, act, ast, y, ldy, nrows, H, NC, 0);
-}
-ALWAYS YT void YN(q50h_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
-                         const int H, const int NC)
-{
-    YN(q450h_)(g, nb, act, ast, y, ldy, nrows, H, NC, 1);
-}
 
 ALWAYS YT void YN(q6kh_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows,
                          const int H, const int NC)
@@ -265,14 +245,14 @@ ALWAYS YT void YN(q6kh_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_
 }
 
 /* the whole group: both halves (the second only if it has rows) */
-#define YDISPATCH(BODY)                                                                                \
-    for (int h = 0; h < 2 && 8 * h < nrows; h++) {                                                     \
-        switch (nc) {                                                                                  \
-        case 1: h ? BODY(g, nb, act, ast, y, ldy, nrows, 1, 1) : BODY(g, nb, act, ast, y, ldy, nrows, 0, 1); break; \
-        case 2: h ? BODY(g, nb, act, ast, y, ldy, nrows, 1, 2) : BODY(g, nb, act, ast, y, ldy, nrows, 0, 2); break; \
-        case 3: h ? BODY(g, nb, act, ast, y, ldy, nrows, 1, 3) : BODY(g, nb, act, ast, y, ldy, nrows, 0, 3); break; \
-        default: h ? BODY(g, nb, act, ast, y, ldy, nrows, 1, 4) : BODY(g, nb, act, ast, y, ldy, nrows, 0, 4); break; \
-        }                                                                                              \
+#define YDISPATCH(BODY, ...)                                                                            \
+    for (int h = 0; h < 2 && 8 * h < nrows; h++) {                                                      \
+        switch (nc) {                                                                                   \
+        case 1: h ? BODY(g, nb, act, ast, y, ldy, nrows, 1, 1, ##__VA_ARGS__) : BODY(g, nb, act, ast, y, ldy, nrows, 0, 1, ##__VA_ARGS__); break; \
+        case 2: h ? BODY(g, nb, act, ast, y, ldy, nrows, 1, 2, ##__VA_ARGS__) : BODY(g, nb, act, ast, y, ldy, nrows, 0, 2, ##__VA_ARGS__); break; \
+        case 3: h ? BODY(g, nb, act, ast, y, ldy, nrows, 1, 3, ##__VA_ARGS__) : BODY(g, nb, act, ast, y, ldy, nrows, 0, 3, ##__VA_ARGS__); break; \
+        default: h ? BODY(g, nb, act, ast, y, ldy, nrows, 1, 4, ##__VA_ARGS__) : BODY(g, nb, act, ast, y, ldy, nrows, 0, 4, ##__VA_ARGS__); break; \
+        }                                                                                               \
     }
 
 #if YVNNI
@@ -283,7 +263,7 @@ static YT void YN(q8_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t 
 #endif
 static YT void YN(q4k_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
-    YDISPATCH(YN(q4kh_))
+    YDISPATCH(YN(q45kh_), 0)
 }
 static YT void YN(q6k_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
@@ -291,15 +271,15 @@ static YT void YN(q6k_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t
 }
 static YT void YN(q5k_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
-    YDISPATCH(YN(q5kh_))
+    YDISPATCH(YN(q45kh_), 1)
 }
 static YT void YN(q40_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
-    YDISPATCH(YN(q40h_))
+    YDISPATCH(YN(q450h_), 0)
 }
 static YT void YN(q50_)(const uint8_t *g, int64_t nb, const uint8_t *act, size_t ast, float *y, size_t ldy, int nrows, int nc)
 {
-    YDISPATCH(YN(q50h_))
+    YDISPATCH(YN(q450h_), 1)
 }
 
 #undef YDISPATCH
