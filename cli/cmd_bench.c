@@ -34,13 +34,14 @@ typedef struct bench_row {
     double size_gib, params;
     int threads;
     char test[32];
-    int n_prompt, n_gen;
+    int n_prompt, n_gen, n_depth;
     double mean, sd;        /* tokens per second */
     double samples[64];
     int reps;
     double peak_rss_mib;
     double roofline_share;  /* decode only, else < 0 */
-    double bytes_per_token;
+    double bytes_per_token;    /* weights read per token */
+    double kv_bytes_per_token; /* K/V rows read per token, averaged over the test's positions */
     double rep_gbs[64];     /* the bandwidth each repetition is compared with */
     bool synthetic;
     char kernels[128];
@@ -49,14 +50,19 @@ typedef struct bench_row {
 static void bench_usage(FILE *f)
 {
     fprintf(f,
-            "usage: edgelm bench -m MODEL [-m MODEL ...] [-p 512] [-n 128] [-t %d] [-r 5] [-o md|csv|json|jsonl]\n\n"
+            "usage: edgelm bench -m MODEL [-m MODEL ...] [-p 512] [-n 128] [-d 0] [-t %d] [-r 5] [-o md|csv|json|jsonl]\n\n"
             "Measure prompt processing (ppN) and generation (tgN) speed the way llama-bench does:\n"
             "a warm-up run, then R repetitions, each from an empty cache, on random token ids\n"
             "(tokenisation and sampling excluded); t/s is mean +- standard deviation. Also shows\n"
-            "peak resident memory and, for generation, the share of the memory-bandwidth roofline.\n\n"
+            "peak resident memory and, for generation, the share of the memory-bandwidth roofline:\n"
+            "the bytes a token reads (weights, plus the K/V rows attention reads at that depth)\n"
+            "times t/s, over the read bandwidth measured next to it.\n\n"
             "  -m, --model FILE      GGUF model (repeat for several)\n"
             "  -p, --n-prompt LIST   prompt lengths, comma separated (default 512; 0 = none)\n"
             "  -n, --n-gen LIST      generation lengths (default 128; 0 = none)\n"
+            "  -d, --n-depth LIST    tokens already in the cache when each test starts (default 0),\n"
+            "                        as llama-bench's -d: filled before every repetition, untimed;\n"
+            "                        the test is named e.g. \"tg128 @ d512\"\n"
             "  -t, --threads LIST    thread counts (default %d)\n"
             "  -r, --repetitions N   timed repetitions (default 5)\n"
             "  -o, --output FMT      md (default), csv, json or jsonl\n"
@@ -99,26 +105,34 @@ static double peak_rss_mib(void)
 static uint32_t lcg(uint32_t *s) { return (*s = *s * 1103515245u + 12345u) >> 1; }
 
 /* One timed run; returns seconds or < 0 on error. */
-static double run_test(el_context *c, const el_model *m, int n_prompt, int n_gen, uint32_t *seed, el_err *err)
+/* n random token ids at positions [pos, pos + n) in one batch (a BOS first at position 0) */
+static int decode_random(el_context *c, const el_model *m, int n, int pos, uint32_t *seed, el_err *err)
+{
+    const el_tokenizer *tok = el_model_tokenizer(m);
+    int32_t n_vocab = el_model_hparams(m)->n_vocab, bos = el_tokenizer_bos(tok);
+    int32_t *ids = malloc((size_t)n * sizeof *ids);
+    if (!ids) return el_errf(err, "out of memory"), -1;
+    for (int i = 0; i < n; i++) ids[i] = (int32_t)(lcg(seed) % (uint32_t)n_vocab);
+    if (pos == 0 && bos >= 0 && el_tokenizer_adds_bos(tok)) ids[0] = bos;
+    int rc = el_decode(c, ids, n, pos, false, err);
+    free(ids);
+    return rc;
+}
+
+/* One timed run after n_depth untimed tokens; returns seconds or < 0 on error. */
+static double run_test(el_context *c, const el_model *m, int n_depth, int n_prompt, int n_gen, uint32_t *seed, el_err *err)
 {
     const el_tokenizer *tok = el_model_tokenizer(m);
     int32_t n_vocab = el_model_hparams(m)->n_vocab;
     int32_t bos = el_tokenizer_bos(tok);
     el_context_reset(c);
+    if (n_depth > 0 && decode_random(c, m, n_depth, 0, seed, err)) return -1;
     double t0 = el_now();
-    if (n_prompt > 0) {
-        int32_t *ids = malloc((size_t)n_prompt * sizeof *ids);
-        if (!ids) return el_errf(err, "out of memory"), -1;
-        for (int i = 0; i < n_prompt; i++) ids[i] = (int32_t)(lcg(seed) % (uint32_t)n_vocab);
-        if (bos >= 0 && el_tokenizer_adds_bos(tok)) ids[0] = bos;
-        int rc = el_decode(c, ids, n_prompt, 0, false, err);
-        free(ids);
-        if (rc) return -1;
-    }
+    if (n_prompt > 0 && decode_random(c, m, n_prompt, n_depth, seed, err)) return -1;
     if (n_gen > 0) {
-        int32_t t = bos >= 0 && el_tokenizer_adds_bos(tok) ? bos : (int32_t)(lcg(seed) % (uint32_t)n_vocab);
+        int32_t t = n_depth == 0 && bos >= 0 && el_tokenizer_adds_bos(tok) ? bos : (int32_t)(lcg(seed) % (uint32_t)n_vocab);
         for (int i = 0; i < n_gen; i++) {
-            if (el_decode(c, &t, 1, i, false, err)) return -1;
+            if (el_decode(c, &t, 1, n_depth + i, false, err)) return -1;
             t = (int32_t)(lcg(seed) % (uint32_t)n_vocab);
         }
     }
@@ -160,6 +174,7 @@ static cJSON *row_json(const bench_row *r, double membw_fixed)
     cJSON_AddStringToObject(o, "test", r->test);
     cJSON_AddNumberToObject(o, "n_prompt", r->n_prompt);
     cJSON_AddNumberToObject(o, "n_gen", r->n_gen);
+    cJSON_AddNumberToObject(o, "n_depth", r->n_depth);
     cJSON_AddNumberToObject(o, "avg_ts", r->mean);
     cJSON_AddNumberToObject(o, "stddev_ts", r->sd);
     cJSON *s = cJSON_AddArrayToObject(o, "samples_ts");
@@ -167,6 +182,7 @@ static cJSON *row_json(const bench_row *r, double membw_fixed)
     cJSON_AddNumberToObject(o, "peak_rss_mib", r->peak_rss_mib);
     if (r->roofline_share >= 0) {
         cJSON_AddNumberToObject(o, "bytes_per_token", r->bytes_per_token);
+        cJSON_AddNumberToObject(o, "kv_bytes_per_token", r->kv_bytes_per_token);
         double mean = 0;
         for (int i = 0; i < r->reps; i++) mean += r->rep_gbs[i] / r->reps;
         cJSON_AddNumberToObject(o, "membw_read_gbs", mean);
@@ -183,6 +199,7 @@ int cmd_bench(int argc, char **argv)
 {
     const char *cmd = "bench", *models[MAX_LIST], *fmt = "md";
     int n_models = 0, prompts[MAX_LIST] = {512}, n_prompts = 1, gens[MAX_LIST] = {128}, n_gens = 1;
+    int depths[MAX_LIST] = {0}, n_depths = 1;
     int threads[MAX_LIST] = {cli_default_threads()}, n_threads = 1;
     long long reps = 5;
     double membw = 0;
@@ -203,6 +220,8 @@ int cmd_bench(int argc, char **argv)
             if (!(v = cli_value(cmd, argc, argv, &i)) || parse_list(cmd, a, v, 0, 1 << 16, prompts, &n_prompts)) return 2;
         } else if (cli_is(a, "-n", "--n-gen")) {
             if (!(v = cli_value(cmd, argc, argv, &i)) || parse_list(cmd, a, v, 0, 1 << 16, gens, &n_gens)) return 2;
+        } else if (cli_is(a, "-d", "--n-depth")) {
+            if (!(v = cli_value(cmd, argc, argv, &i)) || parse_list(cmd, a, v, 0, 1 << 20, depths, &n_depths)) return 2;
         } else if (cli_is(a, "-t", "--threads")) {
             if (!(v = cli_value(cmd, argc, argv, &i)) || parse_list(cmd, a, v, 1, 1024, threads, &n_threads)) return 2;
         } else if (cli_is(a, "-r", "--repetitions")) {
@@ -245,7 +264,7 @@ int cmd_bench(int argc, char **argv)
         fprintf(stderr, "bench: read bandwidth %.1f GB/s now (measured: %d threads, %zu MiB%s); measured again before and after "
                         "every generation repetition\n", gbs, probe_threads, PROBE_BYTES >> 20, pages);
     }
-    bench_row *rows = calloc(MAX_LIST * MAX_LIST * MAX_LIST * 2, sizeof *rows);
+    bench_row *rows = calloc((size_t)MAX_LIST * MAX_LIST * MAX_LIST * MAX_LIST * 2, sizeof *rows);
     int n_rows = 0, rc = 0;
     if (!rows) {
         el_membw_probe_stop(probe);
@@ -261,11 +280,15 @@ int cmd_bench(int argc, char **argv)
         if (el_model_is_synthetic(m))
             fprintf(stderr, "WARNING: %s is a SYNTHETIC model (random weights): speed and memory only\n", models[mi]);
         fprintf(stderr, "bench: %s: %s\n", models[mi], el_model_kernels(m));
-        int max_p = 0, max_g = 0;
+        int max_p = 0, max_g = 0, max_d = 0;
         for (int i = 0; i < n_prompts; i++) max_p = prompts[i] > max_p ? prompts[i] : max_p;
         for (int i = 0; i < n_gens; i++) max_g = gens[i] > max_g ? gens[i] : max_g;
+        for (int i = 0; i < n_depths; i++) max_d = depths[i] > max_d ? depths[i] : max_d;
+        const el_hparams *hp = el_model_hparams(m);
+        /* K and V of one position of every layer: what attention reads per token and position */
+        double kv_pos_bytes = 2.0 * hp->n_layer * hp->n_head_kv * hp->head_dim * (kv_f32 ? 4 : 2);
         for (int ti = 0; ti < n_threads && rc == 0; ti++) {
-            el_context_params cp = {max_p > max_g ? max_p : max_g, threads[ti], kv_f32 ? EL_TYPE_F32 : EL_TYPE_F16, flash};
+            el_context_params cp = {max_d + (max_p > max_g ? max_p : max_g), threads[ti], kv_f32 ? EL_TYPE_F32 : EL_TYPE_F16, flash};
             if (cp.n_ctx < 1) cp.n_ctx = 1;
             el_context *c = el_context_new_ex(m, &cp, &err);
             if (!c) {
@@ -274,9 +297,10 @@ int cmd_bench(int argc, char **argv)
                 break;
             }
             for (int kind = 0; kind < 2 && rc == 0; kind++) {
-                int n_tests = kind == 0 ? n_prompts : n_gens;
+                int n_tests = (kind == 0 ? n_prompts : n_gens) * n_depths;
                 for (int k = 0; k < n_tests && rc == 0; k++) {
-                    int np = kind == 0 ? prompts[k] : 0, ng = kind == 1 ? gens[k] : 0;
+                    int np = kind == 0 ? prompts[k / n_depths] : 0, ng = kind == 1 ? gens[k / n_depths] : 0;
+                    int nd = depths[k % n_depths];
                     if (np == 0 && ng == 0) continue;
                     bench_row *r = &rows[n_rows];
                     r->model_path = models[mi];
@@ -284,14 +308,15 @@ int cmd_bench(int argc, char **argv)
                     r->size_gib = (double)el_model_n_bytes(m) / 1073741824.0;
                     r->params = (double)el_model_n_params(m);
                     r->threads = threads[ti];
-                    r->n_prompt = np, r->n_gen = ng;
+                    r->n_prompt = np, r->n_gen = ng, r->n_depth = nd;
                     r->synthetic = el_model_is_synthetic(m);
                     snprintf(r->kernels, sizeof r->kernels, "%s", el_model_kernels(m));
-                    snprintf(r->test, sizeof r->test, np ? "pp%d" : "tg%d", np ? np : ng);
+                    if (nd) snprintf(r->test, sizeof r->test, np ? "pp%d @ d%d" : "tg%d @ d%d", np ? np : ng, nd);
+                    else snprintf(r->test, sizeof r->test, np ? "pp%d" : "tg%d", np ? np : ng);
                     uint32_t seed = 1234;
                     fprintf(stderr, "bench: %s %s t=%d: warm-up", r->model, r->test, r->threads);
                     /* warm-up as llama-bench: the prompt test once, a 1-token generation for tg */
-                    if (run_test(c, m, np, ng ? 1 : 0, &seed, &err) < 0) {
+                    if (run_test(c, m, nd, np, ng ? 1 : 0, &seed, &err) < 0) {
                         cli_error(cmd, "%s", err.msg);
                         rc = 1;
                         break;
@@ -299,13 +324,15 @@ int cmd_bench(int argc, char **argv)
                     double sum = 0, sum2 = 0, share = 0, bw_before = membw;
                     bool roof = ng && (membw > 0 || probe);
                     r->bytes_per_token = (double)el_model_bytes_per_token(m);
+                    /* token i of the test attends positions [0, nd + i]: nd + (ng + 1) / 2 on average */
+                    r->kv_bytes_per_token = ng ? kv_pos_bytes * (nd + (ng + 1) / 2.0) : 0;
                     if (roof && probe && el_membw_probe_read(probe, PROBE_READS, &bw_before, NULL, &err)) {
                         cli_error(cmd, "%s", err.msg);
                         rc = 1;
                         break;
                     }
                     for (int rep = 0; rep < reps; rep++) {
-                        double dt = run_test(c, m, np, ng, &seed, &err);
+                        double dt = run_test(c, m, nd, np, ng, &seed, &err);
                         if (dt < 0) {
                             cli_error(cmd, "%s", err.msg);
                             rc = 1;
@@ -322,7 +349,7 @@ int cmd_bench(int argc, char **argv)
                         if (roof) {
                             bw_lo = bw_lo == 0 || bw < bw_lo ? bw : bw_lo;
                             bw_hi = bw > bw_hi ? bw : bw_hi;
-                            share += r->bytes_per_token * tps / (bw * 1e9);
+                            share += (r->bytes_per_token + r->kv_bytes_per_token) * tps / (bw * 1e9);
                         }
                         bw_before = bw_after;
                         r->rep_gbs[r->reps] = bw;
@@ -348,20 +375,20 @@ int cmd_bench(int argc, char **argv)
             bool roof = membw > 0 || bw_hi > 0;
             print_md(rows, n_rows, roof);
             if (membw > 0)
-                printf("\nroofline: weight bytes read per token x t/s / read bandwidth %.1f GB/s (given)\n", membw);
+                printf("\nroofline: bytes read per token (weights + K/V rows) x t/s / read bandwidth %.1f GB/s (given)\n", membw);
             else if (bw_hi > 0)
-                printf("\nroofline: weight bytes read per token x t/s / read bandwidth, measured before and after every\n"
+                printf("\nroofline: bytes read per token (weights + K/V rows) x t/s / read bandwidth, measured before and after every\n"
                        "repetition (%d threads, best of %d reads of %zu MiB), the higher of the two: %.1f-%.1f GB/s (measured)\n",
                        probe_threads, PROBE_READS, PROBE_BYTES >> 20, bw_lo, bw_hi);
         } else if (strcmp(fmt, "csv") == 0) {
-            printf("model,model_path,size_bytes,params,backend,threads,test,n_prompt,n_gen,avg_ts,stddev_ts,peak_rss_mib,roofline_share,synthetic,membw_read_gbs,bytes_per_token\n");
+            printf("model,model_path,size_bytes,params,backend,threads,test,n_prompt,n_gen,avg_ts,stddev_ts,peak_rss_mib,roofline_share,synthetic,membw_read_gbs,bytes_per_token,n_depth,kv_bytes_per_token\n");
             for (int i = 0; i < n_rows; i++) {
                 double bw = 0;
                 for (int k = 0; rows[i].roofline_share >= 0 && k < rows[i].reps; k++) bw += rows[i].rep_gbs[k] / rows[i].reps;
-                printf("\"%s\",\"%s\",%.0f,%.0f,CPU,%d,%s,%d,%d,%.4f,%.4f,%.1f,%.4f,%s,%.2f,%.0f\n", rows[i].model, rows[i].model_path,
+                printf("\"%s\",\"%s\",%.0f,%.0f,CPU,%d,%s,%d,%d,%.4f,%.4f,%.1f,%.4f,%s,%.2f,%.0f,%d,%.0f\n", rows[i].model, rows[i].model_path,
                        rows[i].size_gib * 1073741824.0, rows[i].params, rows[i].threads, rows[i].test, rows[i].n_prompt,
                        rows[i].n_gen, rows[i].mean, rows[i].sd, rows[i].peak_rss_mib, rows[i].roofline_share,
-                       rows[i].synthetic ? "true" : "false", bw, rows[i].bytes_per_token);
+                       rows[i].synthetic ? "true" : "false", bw, rows[i].bytes_per_token, rows[i].n_depth, rows[i].kv_bytes_per_token);
             }
         } else {
             bool lines = strcmp(fmt, "jsonl") == 0;

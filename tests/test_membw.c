@@ -141,8 +141,12 @@ static void test_bench_cli(void **state)
     assert_non_null(bw);
     assert_int_equal(cJSON_GetArraySize(bw), 3);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(tg, "samples_ts")), 3);
+    /* K/V rows read per token, from the file's shape (5 layers, 4 KV heads of
+     * 8, F16): 640 bytes a position, tokens 0..7 attend 4.5 positions on average */
+    assert_true(fabs(cJSON_GetObjectItem(tg, "kv_bytes_per_token")->valuedouble - 640 * 4.5) < 1e-9);
+    assert_int_equal(cJSON_GetObjectItem(tg, "n_depth")->valueint, 0);
     /* each repetition's share, averaged, is what the row says */
-    double share = 0, bpt = cJSON_GetObjectItem(tg, "bytes_per_token")->valuedouble;
+    double share = 0, bpt = cJSON_GetObjectItem(tg, "bytes_per_token")->valuedouble + 640 * 4.5;
     for (int i = 0; i < 3; i++)
         share += bpt * cJSON_GetArrayItem(cJSON_GetObjectItem(tg, "samples_ts"), i)->valuedouble /
                  (cJSON_GetArrayItem(bw, i)->valuedouble * 1e9) / 3;
@@ -153,13 +157,29 @@ static void test_bench_cli(void **state)
     assert_true(got > 0);   /* (a 1 MB model is read from cache: it may pass 100%) */
     cJSON_Delete(j);
     free(out), free(errs), free(cmd);
+    /* -d: the cache holds that many tokens before each test, named as llama-bench names it */
+    cmd = tu_fmt("%s bench -m '%s' -p 4 -n 4 -d 0,8 -r 2 -t 2 --membw 10 -o json", EL_BIN, model);
+    assert_int_equal(tu_run(cmd, &out, &errs), 0);
+    assert_non_null(j = cJSON_Parse(out));
+    assert_int_equal(cJSON_GetArraySize(j), 4);
+    const char *names[] = {"pp4", "pp4 @ d8", "tg4", "tg4 @ d8"};
+    for (int i = 0; i < 4; i++) {
+        cJSON *row = cJSON_GetArrayItem(j, i);
+        assert_string_equal(cJSON_GetObjectItem(row, "test")->valuestring, names[i]);
+        assert_int_equal(cJSON_GetObjectItem(row, "n_depth")->valueint, i % 2 ? 8 : 0);
+        assert_true(cJSON_GetObjectItem(row, "avg_ts")->valuedouble > 0);
+    }
+    /* tokens 8..11 attend 10.5 positions on average */
+    assert_true(fabs(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 3), "kv_bytes_per_token")->valuedouble - 640 * 10.5) < 1e-9);
+    cJSON_Delete(j);
+    free(out), free(errs), free(cmd);
     /* a given bandwidth is used as it is */
     cmd = tu_fmt("%s bench -m '%s' -p 0 -n 4 -r 1 -t 1 --membw 10", EL_BIN, model);
     assert_int_equal(tu_run(cmd, &out, &errs), 0);
     assert_non_null(strstr(out, "read bandwidth 10.0 GB/s (given)"));
     free(out), free(errs), free(cmd);
-    const char *bad[][2] = {{"-o bogus", "unknown format"}, {"-r 0", "-r"}, {"-n x", "-n"}, {"--bogus", "--bogus"}};
-    for (int i = 0; i < 4; i++) {
+    const char *bad[][2] = {{"-o bogus", "unknown format"}, {"-r 0", "-r"}, {"-n x", "-n"}, {"--bogus", "--bogus"}, {"-d -1", "-d"}};
+    for (int i = 0; i < 5; i++) {
         cmd = tu_fmt("%s bench -m '%s' %s", EL_BIN, model, bad[i][0]);
         assert_int_equal(tu_run(cmd, &out, &errs), 2);
         assert_non_null(strstr(errs, bad[i][1]));

@@ -198,6 +198,18 @@ static void running_softmax_factors(const float *qk, float *e, int np)
     el_vexpf(e, e, np);
 }
 
+/* Decode attention reads one K (then V) row of HD halves per position, rows
+ * stride apart: a few hundred bytes a miss, spread out, with nothing in
+ * between for the hardware prefetcher to hold on to. The loops ask for the row
+ * ATT_PF positions ahead. Paired in one process (SmolLM2, 8 tokens at a time,
+ * at depth 1024 and 4096): 8-15% faster per token with 32, within noise
+ * between 16 and 128. */
+#define ATT_PF 32
+static inline __attribute__((always_inline)) void att_prefetch_row(const uint16_t *row, const int HD)
+{
+    for (int l = 0; l < HD * 2; l += 64) __builtin_prefetch((const char *)row + l, 0, 3);
+}
+
 /* Decode attention of one head, llama.cpp's CPU flash-attention numerics (the
  * loop in attention_items, bit for bit): q (rounded to F16) . every key, then
  * the running softmax with the V sum kept in F16. Here the F16 accumulator
@@ -210,7 +222,10 @@ static inline __attribute__((always_inline)) T_F16C void flash1_body(const float
                                                                      float scale, float *qk, float *o, const int HD)
 {
     float *e = qk + np, M = -INFINITY;
-    for (int t = 0; t < np; t++) qk[t] = dot_f32_f16_body(q, k + (size_t)t * stride, HD) * scale;
+    for (int t = 0; t < np; t++) {
+        if (t + ATT_PF < np) att_prefetch_row(k + (size_t)(t + ATT_PF) * stride, HD);
+        qk[t] = dot_f32_f16_body(q, k + (size_t)t * stride, HD) * scale;
+    }
     running_softmax_factors(qk, e, np);
     __m256 acc[16];
     _Pragma("GCC unroll 16")
@@ -218,6 +233,7 @@ static inline __attribute__((always_inline)) T_F16C void flash1_body(const float
     float S = 0;
     for (int t = 0; t < np; t++) {
         const uint16_t *vt = v + (size_t)t * stride;
+        if (t + ATT_PF < np) att_prefetch_row(vt + ATT_PF * stride, HD);
         float ms = 1.0f, vs = 1.0f;
         if (qk[t] > M) ms = e[t], M = qk[t];
         else vs = e[t];
@@ -268,6 +284,7 @@ static inline __attribute__((always_inline)) T_AVX512F void flashg_body(const fl
     for (int t = 0; t < np; t++) {
         __m256 kk[16];
         const uint16_t *kt = k + (size_t)t * stride;
+        if (t + ATT_PF < np) att_prefetch_row(kt + ATT_PF * stride, HD);
         _Pragma("GCC unroll 16")
         for (int d = 0; d < HD / 8; d++) kk[d] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kt + 8 * d)));
         _Pragma("GCC unroll 4")
@@ -288,6 +305,7 @@ static inline __attribute__((always_inline)) T_AVX512F void flashg_body(const fl
     }
     for (int t = 0; t < np; t++) {
         const uint16_t *vt = v + (size_t)t * stride;
+        if (t + ATT_PF < np) att_prefetch_row(vt + ATT_PF * stride, HD);
         __m512 b[8];
         _Pragma("GCC unroll 16")
         for (int d = 0; d < HD / 16; d++) b[d] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(vt + 16 * d)));
