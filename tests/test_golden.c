@@ -258,6 +258,60 @@ static void test_fused_decode_attention(void **state)
     }
 }
 
+/* Prompt batches: the query heads of one KV head attended together
+ * (attendg, AVX-512) against one head at a time (EL_ATTN_FUSED=1), every
+ * logit of an 80-token batch bit for bit. Groups of 3 on SmolLM2 (9 heads,
+ * 3 KV heads), 4 on Llama-3.2-1B, 4 + 3 on Qwen2.5-0.5B (14 heads, 2 KV heads). */
+static void batch_logits(el_model *m, int n, int nth, float *out, int n_vocab)
+{
+    el_err err;
+    el_context *c = el_context_new(m, 128, nth, &err);
+    if (!c) fail_msg("%s", err.msg);
+    int32_t *t = malloc((size_t)n * sizeof *t);
+    assert_non_null(t);
+    for (int i = 0; i < n; i++) t[i] = (int32_t)((i * 7919 + 13) % 1000);
+    if (el_decode(c, t, n, 0, true, &err)) fail_msg("%s", err.msg);
+    for (int i = 0; i < n; i++) memcpy(out + (size_t)i * n_vocab, el_get_logits(c, i), (size_t)n_vocab * sizeof(float));
+    free(t);
+    el_context_free(c);
+}
+
+static void test_fused_prompt_attention(void **state)
+{
+    (void)state;
+#if !defined(__x86_64__)
+    printf("# the grouped prompt attention kernel is x86-only (AVX-512): nothing to compare here\n");
+    return;
+#endif
+    const char *like[3] = {"smollm2-135m", "llama-3.2-1b", "qwen2.5-0.5b"};
+    for (int mi = 0; mi < 3; mi++) {
+        char *path = tu_tmp("golden-fused-prompt.gguf");
+        el_err err;
+        el_synth_opts o = {.like = like[mi], .ftype = EL_FTYPE_Q8_0, .layers = 1, .seed = 7, .quiet = true};
+        if (el_synth_write(&o, path, NULL, &err)) fail_msg("%s", err.msg);
+        el_model *m = el_model_load(path, &err);
+        if (!m) fail_msg("%s", err.msg);
+        int n = 80, nv = el_model_hparams(m)->n_vocab;
+        float *a = malloc((size_t)n * nv * sizeof(float)), *b = malloc((size_t)n * nv * sizeof(float));
+        assert_non_null(a), assert_non_null(b);
+        for (int nth = 1; nth <= 2; nth++) {
+            batch_logits(m, n, nth, a, nv);
+            setenv("EL_ATTN_FUSED", "1", 1);
+            batch_logits(m, n, nth, b, nv);
+            unsetenv("EL_ATTN_FUSED");
+            double d = 0;
+            for (size_t i = 0; i < (size_t)n * nv; i++) d = fmax(d, fabs((double)a[i] - b[i]));
+            printf("# synthetic %s (1 layer), %d thread(s), an %d-token batch: max |diff| of the logits, heads "
+                   "grouped against one at a time: %g\n", like[mi], nth, n, d);
+            assert_true(d == 0);
+        }
+        free(a), free(b);
+        el_model_free(m);
+        remove(path);
+        free(path);
+    }
+}
+
 /* Single tokens in one pass of the pool (decode1 in forward.c) against the
  * general path: synthetic SmolLM2 (q8_0, q4_0 and f16), Llama-3.2-1B (q4_K_M and
  * q5_K_M mixes) and Qwen2.5-0.5B (q4_K_M, which there is mostly q5_0 and q8_0: its rows of
@@ -321,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_tiny_context),
         cmocka_unit_test(test_f16_cache_long_prompt),
         cmocka_unit_test(test_fused_decode_attention),
+        cmocka_unit_test(test_fused_prompt_attention),
         cmocka_unit_test(test_decode_one_region),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

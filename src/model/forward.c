@@ -153,14 +153,9 @@ static inline __attribute__((always_inline)) T_F16C __m256 exp_neg_x86(__m256 x)
 
 /* Prompt batches (llama.cpp switches to a tiled F32 kernel there too): scores
  * in F32 against the F16 keys, one softmax, F32 sum over the F16 values. */
-static T_F16C void attend_f16_x86(const float *q, const uint16_t *k, const uint16_t *v, size_t stride, int np, int hd,
-                                  float scale, float *sc, float *o)
+/* sc[t] = e^(sc[t] - mx) for t < np; returns 1 / their sum */
+static inline __attribute__((always_inline)) T_F16C float softmax_exp_f16c(float *sc, int np, float mx)
 {
-    float mx = -INFINITY;
-    for (int t = 0; t < np; t++) {
-        sc[t] = dot_f32_f16_x86(q, k + (size_t)t * stride, hd) * scale;
-        mx = sc[t] > mx ? sc[t] : mx;
-    }
     __m256 vmx = _mm256_set1_ps(mx), vsum = _mm256_setzero_ps();
     int t = 0;
     for (; t + 8 <= np; t += 8) {
@@ -170,7 +165,17 @@ static T_F16C void attend_f16_x86(const float *q, const uint16_t *k, const uint1
     }
     float sum = hsum8_f16c(vsum);
     for (; t < np; t++) sc[t] = expf(sc[t] - mx), sum += sc[t];
-    float inv = 1.0f / sum;
+    return 1.0f / sum;
+}
+static T_F16C void attend_f16_x86(const float *q, const uint16_t *k, const uint16_t *v, size_t stride, int np, int hd,
+                                  float scale, float *sc, float *o)
+{
+    float mx = -INFINITY;
+    for (int t = 0; t < np; t++) {
+        sc[t] = dot_f32_f16_x86(q, k + (size_t)t * stride, hd) * scale;
+        mx = sc[t] > mx ? sc[t] : mx;
+    }
+    float inv = softmax_exp_f16c(sc, np, mx);
     for (int d = 0; d < hd; d += 8) {
         __m256 acc = _mm256_setzero_ps();
         for (int u = 0; u < np; u++)
@@ -274,13 +279,13 @@ static T_F16C void flash1_128_x86(const float *q, const uint16_t *k, const uint1
  * lanes of the same element-wise operations; the same dot, expf and fmaf).
  * sc: G x 2 np floats of scratch. HD 64: G <= 4, HD 128: G <= 2. */
 #define T_AVX512F __attribute__((target("avx512f,avx2,fma,f16c")))
-static inline __attribute__((always_inline)) T_AVX512F void flashg_body(const float *const *q, const uint16_t *k,
-                                                                        const uint16_t *v, size_t stride, int np,
-                                                                        float scale, float *sc, float *const *o,
-                                                                        const int HD, const int G)
+/* scores of G query heads against keys [0, np): sc[ss * g + t] = q[g] . k_t *
+ * scale, each key widened once for the G heads; per head the FMA chain and
+ * horizontal sum of dot_f32_f16_body. mx (may be NULL): each head's maximum. */
+static inline __attribute__((always_inline)) T_AVX512F void qk_group(const float *const *q, const uint16_t *k, size_t stride,
+                                                                     int np, float scale, float *sc, size_t ss, float *mx,
+                                                                     const int HD, const int G)
 {
-    /* q.k: each key converted once for the G heads; per head the FMA chain
-     * and horizontal sum of dot_f32_f16_body */
     for (int t = 0; t < np; t++) {
         __m256 kk[16];
         const uint16_t *kt = k + (size_t)t * stride;
@@ -292,9 +297,38 @@ static inline __attribute__((always_inline)) T_AVX512F void flashg_body(const fl
             __m256 a = _mm256_setzero_ps();
             _Pragma("GCC unroll 16")
             for (int d = 0; d < HD / 8; d++) a = _mm256_fmadd_ps(_mm256_loadu_ps(q[g] + 8 * d), kk[d], a);
-            sc[2 * (size_t)np * g + t] = hsum8_f16c(a) * scale;
+            float s = hsum8_f16c(a) * scale;
+            sc[ss * g + t] = s;
+            if (mx) mx[g] = s > mx[g] ? s : mx[g];
         }
     }
+}
+
+/* The kernels for head sizes 64 (G <= 4) and 128 (G <= 2), G a constant in each. */
+#define GROUP_KERNELS(NAME)                                                                                          \
+    static T_AVX512F void NAME##_64_x86(const float *const *q, const uint16_t *k, const uint16_t *v, size_t stride,  \
+                                        int np, float scale, float *sc, float *const *o, int G)                     \
+    {                                                                                                                \
+        switch (G) {                                                                                                 \
+        case 4: NAME##_body(q, k, v, stride, np, scale, sc, o, 64, 4); break;                                        \
+        case 3: NAME##_body(q, k, v, stride, np, scale, sc, o, 64, 3); break;                                        \
+        case 2: NAME##_body(q, k, v, stride, np, scale, sc, o, 64, 2); break;                                        \
+        default: NAME##_body(q, k, v, stride, np, scale, sc, o, 64, 1); break;                                       \
+        }                                                                                                            \
+    }                                                                                                                \
+    static T_AVX512F void NAME##_128_x86(const float *const *q, const uint16_t *k, const uint16_t *v, size_t stride, \
+                                         int np, float scale, float *sc, float *const *o, int G)                    \
+    {                                                                                                                \
+        if (G == 2) NAME##_body(q, k, v, stride, np, scale, sc, o, 128, 2);                                          \
+        else NAME##_body(q, k, v, stride, np, scale, sc, o, 128, 1);                                                 \
+    }
+
+static inline __attribute__((always_inline)) T_AVX512F void flashg_body(const float *const *q, const uint16_t *k,
+                                                                        const uint16_t *v, size_t stride, int np,
+                                                                        float scale, float *sc, float *const *o,
+                                                                        const int HD, const int G)
+{
+    qk_group(q, k, stride, np, scale, sc, 2 * (size_t)np, NULL, HD, G);
     for (int g = 0; g < G; g++) running_softmax_factors(sc + 2 * (size_t)np * g, sc + 2 * (size_t)np * g + np, np);
     __m512 acc[4][8];
     float S[4], M[4];
@@ -334,22 +368,49 @@ static inline __attribute__((always_inline)) T_AVX512F void flashg_body(const fl
         for (int d = 0; d < HD / 16; d++) _mm512_storeu_ps(o[g] + 16 * d, _mm512_mul_ps(acc[g][d], inv));
     }
 }
-static T_AVX512F void flashg_64_x86(const float *const *q, const uint16_t *k, const uint16_t *v, size_t stride, int np,
-                                    float scale, float *sc, float *const *o, int G)
+GROUP_KERNELS(flashg)
+
+/* attend_f16_x86 for G query heads of one KV head at one position (prompt
+ * batches): each key and value row is loaded and widened once for the G
+ * heads, and the values are summed in one pass over the rows (the loop
+ * above makes HD / 8 passes, 8 dimensions each). Per head and dimension the
+ * same operations in the same order (the same dot, exp and FMA chain over
+ * the rows; 16 lanes instead of 8 change nothing lane by lane), so the result
+ * is attend_f16_x86's bit for bit. sc: G x np floats. HD 64: G <= 4, 128: G <= 2. */
+static inline __attribute__((always_inline)) T_AVX512F void attendg_body(const float *const *q, const uint16_t *k,
+                                                                         const uint16_t *v, size_t stride, int np,
+                                                                         float scale, float *sc, float *const *o,
+                                                                         const int HD, const int G)
 {
-    switch (G) {
-    case 4: flashg_body(q, k, v, stride, np, scale, sc, o, 64, 4); break;
-    case 3: flashg_body(q, k, v, stride, np, scale, sc, o, 64, 3); break;
-    case 2: flashg_body(q, k, v, stride, np, scale, sc, o, 64, 2); break;
-    default: flashg_body(q, k, v, stride, np, scale, sc, o, 64, 1); break;
+    float mx[4], inv[4];
+    for (int g = 0; g < G; g++) mx[g] = -INFINITY;
+    qk_group(q, k, stride, np, scale, sc, (size_t)np, mx, HD, G);
+    for (int g = 0; g < G; g++) inv[g] = softmax_exp_f16c(sc + (size_t)np * g, np, mx[g]);
+    __m512 acc[4][8];
+    for (int g = 0; g < G; g++) {
+        _Pragma("GCC unroll 16")
+        for (int d = 0; d < HD / 16; d++) acc[g][d] = _mm512_setzero_ps();
+    }
+    for (int u = 0; u < np; u++) {
+        const uint16_t *vu = v + (size_t)u * stride;
+        if (u + ATT_PF < np) att_prefetch_row(vu + ATT_PF * stride, HD);
+        __m512 b[8];
+        _Pragma("GCC unroll 16")
+        for (int d = 0; d < HD / 16; d++) b[d] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(vu + 16 * d)));
+        _Pragma("GCC unroll 4")
+        for (int g = 0; g < G; g++) {
+            __m512 w = _mm512_set1_ps(sc[(size_t)np * g + u]);
+            _Pragma("GCC unroll 16")
+            for (int d = 0; d < HD / 16; d++) acc[g][d] = _mm512_fmadd_ps(w, b[d], acc[g][d]);
+        }
+    }
+    for (int g = 0; g < G; g++) {
+        __m512 m = _mm512_set1_ps(inv[g]);
+        _Pragma("GCC unroll 16")
+        for (int d = 0; d < HD / 16; d++) _mm512_storeu_ps(o[g] + 16 * d, _mm512_mul_ps(acc[g][d], m));
     }
 }
-static T_AVX512F void flashg_128_x86(const float *const *q, const uint16_t *k, const uint16_t *v, size_t stride, int np,
-                                     float scale, float *sc, float *const *o, int G)
-{
-    if (G == 2) flashg_body(q, k, v, stride, np, scale, sc, o, 128, 2);
-    else flashg_body(q, k, v, stride, np, scale, sc, o, 128, 1);
-}
+GROUP_KERNELS(attendg)
 #endif
 
 typedef struct f16_ops {
@@ -368,6 +429,9 @@ typedef struct f16_ops {
     void (*flashg)(const float *const *q, const uint16_t *k, const uint16_t *v, size_t stride, int np, float scale,
                    float *sc, float *const *o, int G);
     int gmax;
+    /* attend for G <= gmax query heads of one KV head at once (NULL: none) */
+    void (*attendg)(const float *const *q, const uint16_t *k, const uint16_t *v, size_t stride, int np, float scale,
+                    float *sc, float *const *o, int G);
 } f16_ops;
 
 /* Vector paths for heads that are multiples of 8. scale / mad / round / store
@@ -377,7 +441,7 @@ typedef struct f16_ops {
  * llama.cpp on tiny models. */
 static f16_ops pick_f16_ops(int head_dim)
 {
-    f16_ops o = {NULL, dot_f32_f16, scale_f16, mad_f16, round_f16, store_f16, NULL, NULL, 0};
+    f16_ops o = {NULL, dot_f32_f16, scale_f16, mad_f16, round_f16, store_f16, NULL, NULL, 0, NULL};
     // the batched F32 path for the same head sizes on every architecture
     if (head_dim >= 16 && head_dim % 8 == 0) o.attend = attend_f16;
 #ifdef HAVE_F16C_PATH
@@ -385,18 +449,20 @@ static f16_ops pick_f16_ops(int head_dim)
     if (f->avx2 && f->fma && f->f16c && head_dim % 8 == 0 && !getenv("EL_KERNELS_SCALAR_ATTN")) {
         if (head_dim >= 16)
             o = (f16_ops){attend_f16_x86, dot_f32_f16_x86, scale_f16_x86, mad_f16_x86, round_f16_x86, store_f16_x86,
-                          head_dim == 64 ? flash1_64_x86 : head_dim == 128 ? flash1_128_x86 : NULL, NULL, 0};
+                          head_dim == 64 ? flash1_64_x86 : head_dim == 128 ? flash1_128_x86 : NULL, NULL, 0, NULL};
         else
-            o = (f16_ops){NULL, dot_f32_f16_dsum_x86, scale_f16_x86, mad_f16_x86, round_f16_x86, store_f16_x86, NULL, NULL, 0};
+            o = (f16_ops){NULL, dot_f32_f16_dsum_x86, scale_f16_x86, mad_f16_x86, round_f16_x86, store_f16_x86, NULL, NULL, 0,
+                          NULL};
         if (f->avx512f && (head_dim == 64 || head_dim == 128)) {
             o.flashg = head_dim == 64 ? flashg_64_x86 : flashg_128_x86;
+            o.attendg = head_dim == 64 ? attendg_64_x86 : attendg_128_x86;
             o.gmax = head_dim == 64 ? 4 : 2;
         }
         /* EL_ATTN_FUSED=0: the step-by-step loop (the fused kernels' test compares them);
-         * EL_ATTN_FUSED=1: one head at a time (flash1) */
+         * EL_ATTN_FUSED=1: one head at a time (flash1 in decode, attend in prompt batches) */
         const char *fz = getenv("EL_ATTN_FUSED");
         if (fz && !strcmp(fz, "0")) o.flash1 = NULL;
-        if (fz && (!strcmp(fz, "0") || !strcmp(fz, "1"))) o.flashg = NULL;
+        if (fz && (!strcmp(fz, "0") || !strcmp(fz, "1"))) o.flashg = NULL, o.attendg = NULL;
     }
 #else
     (void)head_dim;
@@ -921,6 +987,20 @@ static void attention_items(void *arg, int64_t b, int64_t e, int ith)
             q = qbuf;
         }
         float *o = c->att + (size_t)i * qd + (size_t)h * hd;
+        if (f16 && c->flash && c->h.attendg && j->n >= EL_ATTN_TILE_MIN) {
+            /* this head and the next ones of the same KV head in [b, e) */
+            int G = 1;
+            while (G < c->h.gmax && item + G < e && (item + G) / hp->n_head == i && (int)((item + G) % hp->n_head) / group == kvh) G++;
+            const float *qg[EL_FLASH_GMAX];
+            float *og[EL_FLASH_GMAX];
+            for (int g = 0; g < G; g++) {
+                qg[g] = c->q + (size_t)i * qd + (size_t)(h + g) * hd;
+                og[g] = c->att + (size_t)i * qd + (size_t)(h + g) * hd;
+            }
+            c->h.attendg(qg, kh + (size_t)kvh * hd, vh + (size_t)kvh * hd, (size_t)kvd, p + 1, scale, sc, og, G);
+            item += G - 1;
+            continue;
+        }
         if (f16 && c->flash && c->h.attend && j->n >= EL_ATTN_TILE_MIN) {
             c->h.attend(c->q + (size_t)i * qd + (size_t)h * hd, kh + (size_t)kvh * hd, vh + (size_t)kvh * hd,
                         (size_t)kvd, p + 1, hd, scale, sc, o);
