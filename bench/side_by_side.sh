@@ -5,6 +5,7 @@
 #
 #   LLAMA_BENCH=/path/to/llama-bench sh bench/side_by_side.sh [REPS]
 #   MODELS="smollm2-135m-q4_0 qwen2.5-0.5b-q4_k_m" LLAMA_BENCH=... sh bench/side_by_side.sh 3
+#   DEPTHS="0 2048" LLAMA_BENCH=... sh bench/side_by_side.sh 3   (tests at a filled cache, -d)
 #
 # Makes the synthetic models with `edgelm synth` (in $OUT, default
 # /tmp/edgelm-bench; a name is LIKE-TYPE, as `edgelm synth --like LIKE --type
@@ -18,6 +19,7 @@ OUT=${OUT:-/tmp/edgelm-bench}
 REPS=${1:-3}
 T=${THREADS:-2}
 MODELS=${MODELS:-smollm2-135m-q8_0 llama-3.2-1b-q4_k_m}
+DEPTHS=${DEPTHS:-0}
 mkdir -p "$OUT"
 for m in $MODELS; do
   [ -f "$OUT/$m.gguf" ] || $EL synth --like "${m%-*}" --type "${m##*-}" -o "$OUT/$m.gguf"
@@ -26,18 +28,21 @@ BW=$($EL membw -t "$T" --size 256 -r 5 --json | awk -F: '/"read"/ { gsub(/[ \t,]
 rows=""
 for m in $MODELS; do
   f="$OUT/$m.gguf"
-  for test in "-p 512 -n 0" "-p 0 -n 128"; do
-    name=$(echo "$test" | awk '{ if ($2 != "0") print "pp"$2; else print "tg"$4 }')
+  for d in $DEPTHS; do
+  for test in "-p 512 -n 0 -d $d" "-p 0 -n 128 -d $d"; do
+    name=$(echo "$test" | awk '{ n = ($2 != "0") ? "pp"$2 : "tg"$4; if ($6 != "0") n = n "@d" $6; print n }')
     lc=$($LB -m "$f" -t "$T" $test -r "$REPS" -o csv 2>/dev/null | tail -1 | awk -F, '{print $(NF-1)}' | tr -d '"')
     # edgelm bench reads the bandwidth itself before and after every repetition
     el=$($EL bench -m "$f" -t "$T" $test -r "$REPS" -o csv 2>/dev/null | tail -1)
     elts=$(echo "$el" | awk -F, '{print $10}')
     share=$(echo "$el" | awk -F, '{ print $13 }')
     elbw=$(echo "$el" | awk -F, '{ print $15 }')
-    bpt=$(echo "$el" | awk -F, '{ print $16 }')
+    # bytes a token reads: weights and K/V rows
+    bpt=$(echo "$el" | awk -F, '{ print $16 + $18 }')
     ratio=$(awk -v a="$elts" -v b="$lc" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else print "?" }')
     rows="$rows$m $name $lc $elts $ratio $share $elbw $bpt
 "
+  done
   done
 done
 # the host's bandwidth moves during a session: measure it again; the strict
