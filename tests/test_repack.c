@@ -334,7 +334,11 @@ static void test_model_perplexity(void **state)
         assert_int_equal(tu_run(cmd, NULL, NULL), 0);
         double rows = ppl_of("EL_REPACK=0", dst), packed = ppl_of("", dst);
         printf("# stories260K %s perplexity: row kernels %.6f, packed %.6f (F32 weights %.6f)\n", qt[i], rows, packed, f32);
-        assert_true(fabs(packed - rows) / rows < 1e-4);
+        /* the two differ in the last bits of the q8_0 / q4_0 block sums; this
+         * 260K-parameter model grows such a difference in layer 0 about 1e4-fold
+         * by layer 4 (tensor dumps, EL_DUMP), so they agree to ~1e-4 - 1e-3, and
+         * a wrong scale or code moves the perplexity by percents */
+        assert_true(fabs(packed - rows) / rows < 1e-3);
         assert_true(fabs(packed - f32) / f32 < near_f32[i]);
         free(name), free(dst), free(cmd);
     }

@@ -34,18 +34,17 @@ typedef void (*el_fdot_fn)(int64_t n, const void *w, const void *x, size_t x_str
 
 /* out[q * 4 + r] = dot(weight row q, activation row r) for q < nw, r < nr
  * (1..4); weight row q starts w_stride bytes after row q - 1. Each result is
- * bit for bit the el_fdot_fn one; EL_FDOT_TILE_NW rows at once go fastest,
- * then 2 (el_fdot_tile_rows says how many to take of what is left). */
-#define EL_FDOT_TILE_NW 3
+ * bit for bit the el_fdot_fn one (the one-row kernel is the tile of one row);
+ * EL_FDOT_TILE_NW rows at once go fastest (el_fdot_tile_rows says how many to
+ * take of what is left). One activation row too: NW independent sums, where
+ * the one-row kernel waits on each FMA. */
+#define EL_FDOT_TILE_NW 4
 typedef void (*el_fdot_tile_fn)(int64_t n, const void *w, size_t w_stride, int nw, const void *x, size_t x_stride, int nr,
                                 float *out);
 /* NULL where only the one-row kernels exist */
 el_fdot_tile_fn el_fdot_get_tile(el_type wtype, el_fdot_isa isa);
-/* weight rows to hand the tile kernel next when left remain (16 -> 3 3 3 3 2 2) */
-static inline int el_fdot_tile_rows(int64_t left)
-{
-    return left >= EL_FDOT_TILE_NW + 2 || left == EL_FDOT_TILE_NW ? EL_FDOT_TILE_NW : left >= 2 ? 2 : 1;
-}
+/* weight rows to hand the tile kernel next when left remain (16 -> 4 4 4 4) */
+static inline int el_fdot_tile_rows(int64_t left) { return left >= EL_FDOT_TILE_NW ? EL_FDOT_TILE_NW : (int)left; }
 
 bool el_fdot_supported(el_type wtype);   /* F32, F16, BF16 */
 el_fdot_fn el_fdot_get(el_type wtype, el_fdot_isa isa);   /* NULL if none on this ISA */
