@@ -36,8 +36,8 @@ typedef void (*el_fdot_fn)(int64_t n, const void *w, const void *x, size_t x_str
  * (1..4); weight row q starts w_stride bytes after row q - 1. Each result is
  * bit for bit the el_fdot_fn one (the one-row kernel is the tile of one row);
  * EL_FDOT_TILE_NW rows at once go fastest (el_fdot_tile_rows says how many to
- * take of what is left). One activation row too: NW independent sums, where
- * the one-row kernel waits on each FMA. */
+ * take of what is left). Decode keeps the one-row kernel: rows side by side
+ * are short streams that the hardware prefetcher follows badly. */
 #define EL_FDOT_TILE_NW 4
 typedef void (*el_fdot_tile_fn)(int64_t n, const void *w, size_t w_stride, int nw, const void *x, size_t x_stride, int nr,
                                 float *out);

@@ -204,7 +204,7 @@ static bool matmul_float(el_ops *o, const el_gguf_tensor *W, const float *X, int
         x_row = (size_t)in * sizeof(uint16_t);
     }
     /* the tile kernels read F32 activations: not with the opt-in BF16 ones */
-    run_tiles(o, W, x, x_row, Y, n, fn, el_fdot_bf16_act(t, isa) ? NULL : el_fdot_get_tile(t, isa));
+    run_tiles(o, W, x, x_row, Y, n, fn, el_fdot_bf16_act(t, isa) || n < 2 ? NULL : el_fdot_get_tile(t, isa));
     return true;
 }
 

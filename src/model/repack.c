@@ -1108,7 +1108,10 @@ static void frows(el_type t, const uint8_t *g, int64_t nb, const uint8_t *act, s
 {
     el_fdot_isa isa = frows_isa();
     el_fdot_fn fn = el_fdot_get(t, isa);
-    el_fdot_tile_fn tf = el_fdot_get_tile(t, isa);
+    /* decode (one activation row): row after row, one stream through the group;
+     * a tile would read 4 rows side by side, 4 short streams the prefetcher
+     * follows badly (SmolLM2 F16 decode at half speed) */
+    el_fdot_tile_fn tf = nc >= 2 ? el_fdot_get_tile(t, isa) : NULL;
     size_t row = (size_t)nb * 2;   /* F16 and BF16 */
     float out[4 * EL_FDOT_TILE_NW];
     for (int q = 0, k; q < nrows; q += k) {
