@@ -964,6 +964,15 @@ static float f16_round(float x) { return el_fp16_to_fp32(el_fp32_to_fp16(x)); }
 /* One (token, head) pair per item: att (head_dim,) = softmax(q·K^T * scale) · V.
  * With an F16 cache the numbers meet as in llama.cpp: the query is rounded to
  * F16 for q·k, and the attention weights are rounded to F16 for the sum over V. */
+/* items [item, item + G) of [item, e): this query head and the next ones of the
+ * same position and KV head, at most gmax */
+static int kv_group_len(int64_t item, int64_t e, int n_head, int group, int gmax)
+{
+    int i = (int)(item / n_head), kvh = (int)(item % n_head) / group, G = 1;
+    while (G < gmax && item + G < e && (item + G) / n_head == i && (int)((item + G) % n_head) / group == kvh) G++;
+    return G;
+}
+
 static void attention_items(void *arg, int64_t b, int64_t e, int ith)
 {
     attn_job *j = arg;
@@ -981,16 +990,10 @@ static void attention_items(void *arg, int64_t b, int64_t e, int ith)
         int i = (int)(item / hp->n_head), h = (int)(item % hp->n_head), kvh = h / group;
         int p = j->pos + i;
         const float *q = c->q + (size_t)i * qd + (size_t)h * hd;
-        if (f16) {
-            memcpy(qbuf, q, (size_t)hd * sizeof(float));
-            c->h.round(qbuf, hd);
-            q = qbuf;
-        }
         float *o = c->att + (size_t)i * qd + (size_t)h * hd;
+        /* prompt batches: F32 softmax on the queries as they are */
         if (f16 && c->flash && c->h.attendg && j->n >= EL_ATTN_TILE_MIN) {
-            /* this head and the next ones of the same KV head in [b, e) */
-            int G = 1;
-            while (G < c->h.gmax && item + G < e && (item + G) / hp->n_head == i && (int)((item + G) % hp->n_head) / group == kvh) G++;
+            int G = kv_group_len(item, e, hp->n_head, group, c->h.gmax);
             const float *qg[EL_FLASH_GMAX];
             float *og[EL_FLASH_GMAX];
             for (int g = 0; g < G; g++) {
@@ -1002,14 +1005,11 @@ static void attention_items(void *arg, int64_t b, int64_t e, int ith)
             continue;
         }
         if (f16 && c->flash && c->h.attend && j->n >= EL_ATTN_TILE_MIN) {
-            c->h.attend(c->q + (size_t)i * qd + (size_t)h * hd, kh + (size_t)kvh * hd, vh + (size_t)kvh * hd,
-                        (size_t)kvd, p + 1, hd, scale, sc, o);
+            c->h.attend(q, kh + (size_t)kvh * hd, vh + (size_t)kvh * hd, (size_t)kvd, p + 1, hd, scale, sc, o);
             continue;
         }
         if (f16 && c->flash && c->h.flashg && j->n < EL_ATTN_TILE_MIN) {
-            /* this head and the next ones of the same KV head in [b, e) */
-            int G = 1;
-            while (G < c->h.gmax && item + G < e && (item + G) / hp->n_head == i && (int)((item + G) % hp->n_head) / group == kvh) G++;
+            int G = kv_group_len(item, e, hp->n_head, group, c->h.gmax);
             const float *qg[EL_FLASH_GMAX];
             float *og[EL_FLASH_GMAX];
             for (int g = 0; g < G; g++) {
@@ -1022,6 +1022,11 @@ static void attention_items(void *arg, int64_t b, int64_t e, int ith)
             c->h.flashg(qg, kh + (size_t)kvh * hd, vh + (size_t)kvh * hd, (size_t)kvd, p + 1, scale, sc, og, G);
             item += G - 1;
             continue;
+        }
+        if (f16) {   /* from here on: the query rounded to F16, as llama.cpp does */
+            memcpy(qbuf, q, (size_t)hd * sizeof(float));
+            c->h.round(qbuf, hd);
+            q = qbuf;
         }
         if (f16 && c->flash && c->h.flash1) {
             c->h.flash1(q, kh + (size_t)kvh * hd, vh + (size_t)kvh * hd, (size_t)kvd, p + 1, scale, sc, o);
