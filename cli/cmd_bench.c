@@ -264,9 +264,11 @@ int cmd_bench(int argc, char **argv)
         fprintf(stderr, "bench: read bandwidth %.1f GB/s now (measured: %d threads, %zu MiB%s); measured again before and after "
                         "every generation repetition\n", gbs, probe_threads, PROBE_BYTES >> 20, pages);
     }
-    bench_row *rows = calloc((size_t)MAX_LIST * MAX_LIST * MAX_LIST * MAX_LIST * 2, sizeof *rows);
+    /* one row per model, thread count, test and depth */
+    bench_row *rows = calloc((size_t)n_models * n_threads * (n_prompts + n_gens) * n_depths, sizeof *rows);
     int n_rows = 0, rc = 0;
     if (!rows) {
+        cli_error(cmd, "out of memory");
         el_membw_probe_stop(probe);
         return 1;
     }
